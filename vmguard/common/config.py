@@ -1,0 +1,30 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Process start-up: parse config, set up logging."""
+
+from oslo_log import log as logging
+
+from vmguard.common import version
+import vmguard.conf
+
+CONF = vmguard.conf.CONF
+
+
+def prepare_service(argv, default_config_files=None):
+    if 'log_file' not in CONF:
+        logging.register_options(CONF)
+    logging.set_defaults(default_log_levels=logging.get_default_log_levels()
+                         + ['stevedore=WARN', 'alembic=WARN'])
+    CONF(argv[1:], project='vmguard', version=version.version_string(),
+         default_config_files=default_config_files)
+    logging.setup(CONF, 'vmguard')

@@ -1,0 +1,27 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""[database] options (oslo.db), with vmguard's SQLite default."""
+
+from oslo_db import options as db_options
+
+_DEFAULT_SQL_CONNECTION = 'sqlite:///$state_path/vmguard.sqlite'
+
+
+def register_opts(conf):
+    db_options.set_defaults(conf, connection=_DEFAULT_SQL_CONNECTION)
+
+
+def list_opts():
+    # oslo.db publishes its own options under the oslo.db namespace of the
+    # generator; only the default differs, see opts.set_lib_defaults.
+    return {}

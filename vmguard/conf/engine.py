@@ -1,0 +1,81 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""[engine] options: the judgment thresholds of SPEC.md section 1."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    'engine', title='Judgment engine options',
+    help='Collection cycle and the thresholds of rules R1-R9.')
+
+opts = [
+    cfg.IntOpt('cycle_interval', default=10, min=1, max=3600,
+               help='Length of one collection cycle in seconds. Agents '
+                    'number cycles as int(unix_time // cycle_interval), '
+                    'so every agent and engine must use the same value.'),
+    cfg.IntOpt('max_reboots', default=3, min=1, max=1000,
+               help='R2: number of in-place reboots vmguard may issue for '
+                    'one VM within reboot_window cycles. The next crash '
+                    'inside the window is escalated instead of rebooted.'),
+    cfg.IntOpt('reboot_window', default=30, min=1, max=100000,
+               help='R2: window, in cycles, over which reboots of one VM '
+                    'are counted.'),
+    cfg.IntOpt('identity_cycles', default=3, min=1, max=1000,
+               help='R5: consecutive cycles in which a hardware item must '
+                    'be read through a path other than its baseline path '
+                    '(e.g. only by the BMC) before its node is drained.'),
+    cfg.IntOpt('external_cycles', default=3, min=1, max=1000,
+               help='R6: consecutive cycles an external item (shared '
+                    'storage, uplink) must be failed before the node is '
+                    'drained.'),
+    cfg.IntOpt('service_cycles', default=3, min=1, max=1000,
+               help='R7/R8: a service down for fewer consecutive cycles '
+                    'than this is restarted (R7); on this cycle the node '
+                    'is disabled and the fault escalated (R8).'),
+    cfg.IntOpt('silent_cycles', default=3, min=1, max=1000,
+               help='R9: consecutive cycles without a snapshot from a '
+                    'node, while other nodes report, after which the node '
+                    'is fenced and its VMs evacuated.'),
+    cfg.FloatOpt('pairing_timeout', default=15.0, min=0.0, max=3600.0,
+                 help='Seconds a crash event waits for the snapshot of its '
+                      'own cycle. When it does not come in time, the host '
+                      'state of that cycle is taken as unknown, which is '
+                      'treated as not normal (the VM is evacuated).'),
+    cfg.ListOpt('judges',
+                default=['host_hardware', 'external', 'services',
+                         'identity', 'vm_crash'],
+                help='Judgment drivers to load, by name, from the '
+                     'vmguard.judges entry point namespace. Add your own '
+                     'judge by declaring it in that namespace of your '
+                     'package and naming it here.'),
+    cfg.StrOpt('target_selector', default='most_free_ram',
+               help='Target node selector, by name, from the '
+                    'vmguard.target_selectors entry point namespace.'),
+    cfg.StrOpt('topic', default='vmguard-engine',
+               help='RPC topic the engine listens on and agents cast to.'),
+    cfg.IntOpt('periodic_interval', default=2, min=1, max=600,
+               help='Seconds between runs of the wall-clock tasks: silent '
+                    'node detection (R9) and crash event pairing '
+                    'timeouts.'),
+    cfg.IntOpt('workers', default=1, min=1, max=64,
+               help='Number of engine worker processes.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: opts}

@@ -1,0 +1,46 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Options of vmguard for oslo-config-generator.
+
+The list of modules is explicit on purpose: a new option group is added
+here by hand, reviewers see it.
+"""
+
+from oslo_config import cfg
+
+from vmguard.conf import agent
+from vmguard.conf import api
+from vmguard.conf import coordination
+from vmguard.conf import database
+from vmguard.conf import default
+from vmguard.conf import engine
+from vmguard.conf import nova
+from vmguard.conf import recovery
+from vmguard.conf import retention
+
+_MODULES = (default, agent, api, coordination, database, engine, nova,
+            recovery, retention)
+
+
+def list_opts():
+    """Return a list of (group, options) for the sample config."""
+    result = []
+    for module in _MODULES:
+        for group, options in module.list_opts().items():
+            result.append((group, options))
+    return result
+
+
+def set_lib_defaults():
+    """Defaults of library options that vmguard changes."""
+    database.register_opts(cfg.CONF)

@@ -1,0 +1,356 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The data contract of SPEC.md section 2, as plain in-memory records.
+
+``parse_record`` validates one decoded JSON object (a trace line, or the
+primitive of an RPC payload once unwrapped) and returns a ``Snapshot`` or
+``VMEvent``. It is on the hot path of both ``replay`` and the engine, so it
+is written as straight-line checks on dicts rather than through a schema
+library (jsonschema validates such a line about ten times slower).
+
+Unknown fields are ignored. A missing required field or a wrong type raises
+:class:`vmguard.common.exception.InvalidRecord` naming the field.
+"""
+
+from vmguard.common import exception
+
+HARDWARE_HEALTH = frozenset(('ok', 'warning', 'critical'))
+EXTERNAL_HEALTH = frozenset(('ok', 'degraded', 'failed'))
+SERVICE_STATES = frozenset(('running', 'stopped', 'failed'))
+IDENTITY_PATHS = frozenset(('inband', 'oob', 'none'))
+VM_STATES = frozenset(('nostate', 'running', 'blocked', 'paused', 'shutdown',
+                       'shutoff', 'crashed', 'pmsuspended'))
+HOST_STATES = ('normal', 'degraded', 'failed', 'unknown')
+
+
+class HardwareItem:
+    __slots__ = ('id', 'kind', 'health', 'identity', 'identity_path',
+                 'detail')
+
+    def __init__(self, id, kind, health, identity=None, identity_path=None,
+                 detail=None):
+        self.id = id
+        self.kind = kind
+        self.health = health
+        self.identity = identity
+        self.identity_path = identity_path
+        self.detail = detail
+
+    def to_dict(self):
+        d = {'id': self.id, 'kind': self.kind, 'health': self.health}
+        if self.identity is not None:
+            d['identity'] = self.identity
+        if self.identity_path is not None:
+            d['identity_path'] = self.identity_path
+        if self.detail:
+            d['detail'] = self.detail
+        return d
+
+
+class ExternalItem:
+    __slots__ = ('id', 'kind', 'health')
+
+    def __init__(self, id, kind, health):
+        self.id = id
+        self.kind = kind
+        self.health = health
+
+    def to_dict(self):
+        return {'id': self.id, 'kind': self.kind, 'health': self.health}
+
+
+class ServiceState:
+    __slots__ = ('name', 'state')
+
+    def __init__(self, name, state):
+        self.name = name
+        self.state = state
+
+    def to_dict(self):
+        return {'name': self.name, 'state': self.state}
+
+
+class VMInfo:
+    __slots__ = ('uuid', 'state', 'reason', 'vcpus', 'ram_mb', 'task_state')
+
+    def __init__(self, uuid, state, reason=None, vcpus=0, ram_mb=0,
+                 task_state=None):
+        self.uuid = uuid
+        self.state = state
+        self.reason = reason
+        self.vcpus = vcpus
+        self.ram_mb = ram_mb
+        self.task_state = task_state
+
+    def to_dict(self):
+        d = {'uuid': self.uuid, 'state': self.state, 'reason': self.reason,
+             'vcpus': self.vcpus, 'ram_mb': self.ram_mb}
+        if self.task_state is not None:
+            d['task_state'] = self.task_state
+        return d
+
+
+class Snapshot:
+    """What one agent reports for one node and one cycle."""
+
+    __slots__ = ('node', 'cycle', 'collected_at', 'hardware', 'external',
+                 'services', 'vcpus_free', 'ram_mb_free', 'vms')
+    type = 'snapshot'
+
+    def __init__(self, node, cycle, collected_at=None, hardware=(),
+                 external=(), services=(), vcpus_free=None,
+                 ram_mb_free=None, vms=()):
+        self.node = node
+        self.cycle = cycle
+        self.collected_at = collected_at
+        self.hardware = list(hardware)
+        self.external = list(external)
+        self.services = list(services)
+        self.vcpus_free = vcpus_free
+        self.ram_mb_free = ram_mb_free
+        self.vms = list(vms)
+
+    def to_dict(self):
+        d = {'type': 'snapshot', 'node': self.node, 'cycle': self.cycle,
+             'collected_at': self.collected_at,
+             'hardware': [h.to_dict() for h in self.hardware],
+             'external': [e.to_dict() for e in self.external],
+             'services': [s.to_dict() for s in self.services],
+             'vms': [v.to_dict() for v in self.vms]}
+        if self.vcpus_free is not None or self.ram_mb_free is not None:
+            d['capacity'] = {'vcpus_free': self.vcpus_free,
+                             'ram_mb_free': self.ram_mb_free}
+        return d
+
+
+class VMEvent:
+    """A crash event between cycles (libvirt lifecycle, Nova)."""
+
+    __slots__ = ('node', 'cycle', 'uuid', 'event', 'reason', 'source')
+    type = 'vm_event'
+
+    def __init__(self, node, cycle, uuid, event, reason=None, source=None):
+        self.node = node
+        self.cycle = cycle
+        self.uuid = uuid
+        self.event = event
+        self.reason = reason
+        self.source = source
+
+    def to_dict(self):
+        d = {'type': 'vm_event', 'node': self.node, 'cycle': self.cycle,
+             'uuid': self.uuid, 'event': self.event, 'reason': self.reason}
+        if self.source is not None:
+            d['source'] = self.source
+        return d
+
+
+def _fail(where, msg, node=None):
+    raise exception.InvalidRecord('%s: %s' % (where, msg), node=node)
+
+
+def _str(d, key, where, node, required=True):
+    v = d.get(key)
+    if v.__class__ is str:
+        if v or not required:
+            return v
+        _fail(where, '%r must not be empty' % key, node)
+    if v is None and not required:
+        return None
+    if v is None:
+        _fail(where, 'missing required field %r' % key, node)
+    _fail(where, '%r must be a string, not %s' % (key, type(v).__name__),
+          node)
+
+
+def _int(d, key, where, node, required=True):
+    v = d.get(key)
+    if v.__class__ is int:
+        if v < 0:
+            _fail(where, '%r must be >= 0' % key, node)
+        return v
+    if v is None:
+        if required:
+            _fail(where, 'missing required field %r' % key, node)
+        return None
+    _fail(where, '%r must be an integer, not %s' % (key, type(v).__name__),
+          node)
+
+
+def _enum(value, allowed, key, where, node):
+    if value in allowed:
+        return value
+    _fail(where, '%r must be one of %s, not %r'
+          % (key, ', '.join(sorted(allowed)), value), node)
+
+
+def _list(d, key, where, node):
+    v = d.get(key)
+    if v is None:
+        return ()
+    if v.__class__ is not list:
+        _fail(where, '%r must be a list, not %s' % (key, type(v).__name__),
+              node)
+    return v
+
+
+def _parse_hardware(items, node):
+    out = []
+    append = out.append
+    for i, h in enumerate(items):
+        where = 'hardware[%d]' % i
+        if h.__class__ is not dict:
+            _fail(where, 'must be an object', node)
+        hid = h.get('id')
+        kind = h.get('kind')
+        health = h.get('health')
+        ident = h.get('identity')
+        path = h.get('identity_path')
+        # Fast path: every field well-typed; otherwise find the culprit.
+        if not (hid.__class__ is str and hid and kind.__class__ is str
+                and health in HARDWARE_HEALTH
+                and (ident is None or ident.__class__ is str)
+                and (path is None or path in IDENTITY_PATHS)):
+            _str(h, 'id', where, node)
+            _str(h, 'kind', where, node)
+            _enum(_str(h, 'health', where, node), HARDWARE_HEALTH,
+                  'health', where, node)
+            _str(h, 'identity', where, node, required=False)
+            if path is not None:
+                _enum(_str(h, 'identity_path', where, node), IDENTITY_PATHS,
+                      'identity_path', where, node)
+        detail = h.get('detail')
+        if detail is not None and detail.__class__ is not dict:
+            _fail(where, "'detail' must be an object", node)
+        if path is None and ident is not None:
+            path = 'inband'
+        append(HardwareItem(hid, kind, health, ident, path, detail))
+    return out
+
+
+def _parse_external(items, node):
+    out = []
+    for i, e in enumerate(items):
+        where = 'external[%d]' % i
+        if e.__class__ is not dict:
+            _fail(where, 'must be an object', node)
+        eid = e.get('id')
+        kind = e.get('kind')
+        health = e.get('health')
+        if not (eid.__class__ is str and eid and kind.__class__ is str
+                and health in EXTERNAL_HEALTH):
+            _str(e, 'id', where, node)
+            _str(e, 'kind', where, node)
+            _enum(_str(e, 'health', where, node), EXTERNAL_HEALTH,
+                  'health', where, node)
+        out.append(ExternalItem(eid, kind, health))
+    return out
+
+
+def _parse_services(items, node):
+    out = []
+    for i, s in enumerate(items):
+        where = 'services[%d]' % i
+        if s.__class__ is not dict:
+            _fail(where, 'must be an object', node)
+        name = s.get('name')
+        state = s.get('state')
+        if not (name.__class__ is str and name and state in SERVICE_STATES):
+            _str(s, 'name', where, node)
+            _enum(_str(s, 'state', where, node), SERVICE_STATES, 'state',
+                  where, node)
+        out.append(ServiceState(name, state))
+    return out
+
+
+def _parse_vms(items, node):
+    out = []
+    append = out.append
+    for i, v in enumerate(items):
+        where = 'vms[%d]' % i
+        if v.__class__ is not dict:
+            _fail(where, 'must be an object', node)
+        uuid = v.get('uuid')
+        state = v.get('state')
+        reason = v.get('reason')
+        vcpus = v.get('vcpus', 0)
+        ram = v.get('ram_mb', 0)
+        task = v.get('task_state')
+        if not (uuid.__class__ is str and uuid and state in VM_STATES
+                and (reason is None or reason.__class__ is str)
+                and vcpus.__class__ is int and vcpus >= 0
+                and ram.__class__ is int and ram >= 0
+                and (task is None or task.__class__ is str)):
+            _str(v, 'uuid', where, node)
+            _enum(_str(v, 'state', where, node), VM_STATES, 'state', where,
+                  node)
+            _str(v, 'reason', where, node, required=False)
+            _int(v, 'vcpus', where, node, required=False)
+            _int(v, 'ram_mb', where, node, required=False)
+            _str(v, 'task_state', where, node, required=False)
+        append(VMInfo(uuid, state, reason, vcpus, ram, task))
+    return out
+
+
+def parse_snapshot(d):
+    node = d.get('node')
+    if node.__class__ is not str or not node:
+        _str(d, 'node', 'snapshot', None)
+    cycle = d.get('cycle')
+    if cycle.__class__ is not int or cycle < 0:
+        _int(d, 'cycle', 'snapshot', node)
+    collected_at = _str(d, 'collected_at', 'snapshot', node, required=False)
+    cap = d.get('capacity')
+    vcpus_free = ram_free = None
+    if cap is not None:
+        if cap.__class__ is not dict:
+            _fail('snapshot', "'capacity' must be an object", node)
+        vcpus_free = _int(cap, 'vcpus_free', 'capacity', node, False)
+        ram_free = _int(cap, 'ram_mb_free', 'capacity', node, False)
+    for key in ('hardware', 'external', 'services', 'vms'):
+        if key not in d:
+            _fail('snapshot', 'missing required field %r' % key, node)
+    return Snapshot(
+        node, cycle, collected_at,
+        _parse_hardware(_list(d, 'hardware', 'snapshot', node), node),
+        _parse_external(_list(d, 'external', 'snapshot', node), node),
+        _parse_services(_list(d, 'services', 'snapshot', node), node),
+        vcpus_free, ram_free,
+        _parse_vms(_list(d, 'vms', 'snapshot', node), node))
+
+
+def parse_vm_event(d):
+    where = 'vm_event'
+    node = _str(d, 'node', where, None)
+    cycle = _int(d, 'cycle', where, node)
+    uuid = _str(d, 'uuid', where, node)
+    event = _str(d, 'event', where, node)
+    reason = _str(d, 'reason', where, node, required=False)
+    source = _str(d, 'source', where, node, required=False)
+    return VMEvent(node, cycle, uuid, event, reason, source)
+
+
+def parse_record(d):
+    """Validate one decoded JSON object; return a Snapshot or VMEvent."""
+    if d.__class__ is not dict:
+        _fail('record', 'must be a JSON object, not %s' % type(d).__name__)
+    kind = d.get('type')
+    if kind == 'snapshot':
+        return parse_snapshot(d)
+    if kind == 'vm_event':
+        return parse_vm_event(d)
+    if kind is None:
+        _fail('record', "missing required field 'type'", d.get('node'))
+    _fail('record', "'type' must be 'snapshot' or 'vm_event', not %r"
+          % (kind,), d.get('node') if isinstance(d.get('node'), str)
+          else None)
