@@ -17,7 +17,15 @@ defaults to its eventlet backend; select the threading backend before
 anything imports it.
 """
 
-from oslo_service import backend as _backend
+import warnings as _warnings
+
+# eventlet is installed only because oslo.service lists it as a dependency;
+# vmguard never imports or monkey-patches it. futurist probes for it with an
+# import, which makes eventlet print its deprecation warning: silence that
+# one warning so that operators do not think vmguard runs on eventlet.
+_warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
+
+from oslo_service import backend as _backend  # noqa: E402
 
 
 def _select_threading_backend():
@@ -28,3 +36,4 @@ def _select_threading_backend():
 
 
 _select_threading_backend()
+
