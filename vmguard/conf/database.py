@@ -12,13 +12,22 @@
 
 """[database] options (oslo.db), with vmguard's SQLite default."""
 
+from oslo_config import cfg
 from oslo_db import options as db_options
 
-_DEFAULT_SQL_CONNECTION = 'sqlite:///$state_path/vmguard.sqlite'
+DEFAULT_SQL_CONNECTION = 'sqlite:///$state_path/vmguard.sqlite'
+
+
+def set_opt_defaults():
+    # On the option objects themselves, not as a per-ConfigOpts default
+    # (that one is dropped by ConfigOpts.reset()).
+    cfg.set_defaults(db_options.database_opts,
+                     connection=DEFAULT_SQL_CONNECTION)
 
 
 def register_opts(conf):
-    db_options.set_defaults(conf, connection=_DEFAULT_SQL_CONNECTION)
+    db_options.set_defaults(conf)
+    set_opt_defaults()
 
 
 def list_opts():

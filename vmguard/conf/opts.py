@@ -16,7 +16,6 @@ The list of modules is explicit on purpose: a new option group is added
 here by hand, reviewers see it.
 """
 
-from oslo_config import cfg
 
 from vmguard.conf import agent
 from vmguard.conf import api
@@ -42,5 +41,10 @@ def list_opts():
 
 
 def set_lib_defaults():
-    """Defaults of library options that vmguard changes."""
-    database.register_opts(cfg.CONF)
+    """Defaults of library options that vmguard changes.
+
+    Called by oslo-config-generator (``oslo.config.opts.defaults`` entry
+    point) before it lists the options, so the sample shows vmguard's
+    defaults.
+    """
+    database.set_opt_defaults()

@@ -217,7 +217,7 @@ def recovery_transition(context, recovery_id, new_status, expected=None,
     return context.session.get(models.Recovery, recovery_id)
 
 
-# --- retention ----------------------------------------------------------------
+# --- retention ----------------------------------------------------------
 
 @oslo_db_api.retry_on_deadlock
 @_CONTEXT.writer

@@ -62,7 +62,8 @@ def require_service(name, url):
         raise ServiceMissing(
             '%s is required by this functional test but is not reachable '
             'at %s:%s (%s). Start it with: %s (.ci/run does this).'
-            % (name, host, port, exc, _HOW_TO_START.get(name, '?')))
+            % (name, host, port, exc, _HOW_TO_START.get(name, '?'))
+        ) from exc
 
 
 class MariaDBDatabase(fixtures.Fixture):
@@ -74,7 +75,8 @@ class MariaDBDatabase(fixtures.Fixture):
 
     def _setUp(self):
         require_service('MariaDB', MYSQL_URL)
-        self.name = 'vmguard_ft_%s' % uuidutils.generate_uuid(dashed=False)[:12]
+        self.name = 'vmguard_ft_%s' % uuidutils.generate_uuid(
+            dashed=False)[:12]
         admin = sa.create_engine(MYSQL_URL)
         with admin.begin() as conn:
             conn.execute(sa.text('CREATE DATABASE %s CHARACTER SET utf8mb4'

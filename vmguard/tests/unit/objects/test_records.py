@@ -1,0 +1,140 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import copy
+
+from vmguard.common import exception
+from vmguard.objects import records
+from vmguard.tests import base
+from vmguard.tests.unit.objects import test_objects
+
+SNAPSHOT = test_objects.SNAPSHOT
+
+
+class TestParseRecord(base.TestCase):
+
+    def _bad(self, mutate, *fragments):
+        data = copy.deepcopy(SNAPSHOT)
+        mutate(data)
+        exc = self.assertRaises(exception.InvalidRecord,
+                                records.parse_record, data)
+        for fragment in fragments:
+            self.assertIn(fragment, str(exc))
+        return exc
+
+    def test_valid_snapshot(self):
+        rec = records.parse_record(copy.deepcopy(SNAPSHOT))
+        self.assertIsInstance(rec, records.Snapshot)
+        self.assertEqual(1, len(rec.vms))
+        self.assertEqual('crashed', rec.vms[0].state)
+        self.assertEqual(30, rec.vcpus_free)
+
+    def test_unknown_fields_are_ignored(self):
+        data = copy.deepcopy(SNAPSHOT)
+        data['colour'] = 'blue'
+        data['vms'][0]['extra'] = {'x': 1}
+        rec = records.parse_record(data)
+        self.assertEqual('cmp-01', rec.node)
+
+    def test_to_dict_round_trip(self):
+        rec = records.parse_record(copy.deepcopy(SNAPSHOT))
+        self.assertEqual(SNAPSHOT, rec.to_dict())
+
+    def test_identity_without_path_defaults_to_inband(self):
+        data = copy.deepcopy(SNAPSHOT)
+        del data['hardware'][0]['identity_path']
+        rec = records.parse_record(data)
+        self.assertEqual('inband', rec.hardware[0].identity_path)
+
+    def test_missing_node(self):
+        self._bad(lambda d: d.pop('node'), "missing required field 'node'")
+
+    def test_cycle_wrong_type(self):
+        exc = self._bad(lambda d: d.update(cycle='42'),
+                        "'cycle' must be an integer")
+        self.assertEqual('cmp-01', exc.node)
+
+    def test_negative_cycle(self):
+        self._bad(lambda d: d.update(cycle=-1), "'cycle' must be >= 0")
+
+    def test_bool_is_not_an_integer(self):
+        self._bad(lambda d: d.update(cycle=True), "'cycle'")
+
+    def test_missing_list(self):
+        self._bad(lambda d: d.pop('vms'), "missing required field 'vms'")
+
+    def test_list_wrong_type(self):
+        self._bad(lambda d: d.update(hardware={}),
+                  "'hardware' must be a list")
+
+    def test_bad_hardware_health(self):
+        self._bad(lambda d: d['hardware'][0].update(health='broken'),
+                  'hardware[0]', "'health' must be one of")
+
+    def test_bad_identity_path(self):
+        self._bad(lambda d: d['hardware'][0].update(identity_path='bmc'),
+                  "'identity_path' must be one of")
+
+    def test_bad_external_health(self):
+        # "critical" is a hardware health, not an external one.
+        self._bad(lambda d: d['external'][0].update(health='critical'),
+                  'external[0]')
+
+    def test_bad_service_state(self):
+        self._bad(lambda d: d['services'][0].update(state='dead'),
+                  'services[0]', "'state'")
+
+    def test_bad_vm_state(self):
+        self._bad(lambda d: d['vms'][0].update(state='exploded'),
+                  'vms[0]', "'state'")
+
+    def test_vm_item_not_an_object(self):
+        self._bad(lambda d: d.update(vms=['x']), 'vms[0]: must be an object')
+
+    def test_capacity_wrong_type(self):
+        self._bad(lambda d: d['capacity'].update(ram_mb_free=1.5),
+                  "'ram_mb_free'")
+
+    def test_empty_id(self):
+        self._bad(lambda d: d['hardware'][0].update(id=''),
+                  "'id' must not be empty")
+
+    def test_not_an_object(self):
+        exc = self.assertRaises(exception.InvalidRecord,
+                                records.parse_record, [1, 2])
+        self.assertIn('must be a JSON object', str(exc))
+
+    def test_unknown_type(self):
+        exc = self.assertRaises(exception.InvalidRecord,
+                                records.parse_record,
+                                {'type': 'banana', 'node': 'n'})
+        self.assertIn("'type' must be 'snapshot' or 'vm_event'", str(exc))
+
+    def test_missing_type(self):
+        exc = self.assertRaises(exception.InvalidRecord,
+                                records.parse_record, {'node': 'n'})
+        self.assertIn("'type'", str(exc))
+
+    def test_vm_event(self):
+        rec = records.parse_record(
+            {'type': 'vm_event', 'node': 'cmp-01', 'cycle': 3,
+             'uuid': 'u', 'event': 'crashed', 'reason': 'panicked'})
+        self.assertIsInstance(rec, records.VMEvent)
+        self.assertEqual('panicked', rec.reason)
+
+    def test_vm_event_missing_uuid(self):
+        exc = self.assertRaises(
+            exception.InvalidRecord, records.parse_record,
+            {'type': 'vm_event', 'node': 'cmp-01', 'cycle': 3,
+             'event': 'crashed'})
+        self.assertIn("'uuid'", str(exc))
+        self.assertEqual('cmp-01', exc.node)
