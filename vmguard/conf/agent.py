@@ -60,7 +60,64 @@ opts = [
                      'each cycle.'),
     cfg.ListOpt('probe_addresses', default=[],
                 help='Addresses (gateways) whose reachability is probed '
-                     'each cycle; unreachable means the uplink failed.'),
+                     'each cycle; unreachable means the uplink failed. '
+                     'HOST:PORT is probed with a TCP connection (refused '
+                     'counts as reachable), a bare HOST with one ping.'),
+    cfg.StrOpt('topic', default='vmguard-agent',
+               help='RPC topic the agent serves restart_service on. The '
+                    'agent listens with its node name as RPC server, so '
+                    'the engine addresses one node.'),
+    cfg.IntOpt('restart_timeout', default=60, min=1, max=3600,
+               help='Seconds the restart command may take before it is '
+                    'killed and the restart reported as failed.'),
+    cfg.IntOpt('send_retries', default=0, min=0, max=10,
+               help='Connection retries of one cast to the engine before '
+                    'the message is buffered (see buffer_size). Keep it '
+                    'low: a cast blocks the cycle while it retries.'),
+    cfg.IntOpt('libvirt_keepalive_interval', default=5, min=1, max=600,
+               help='Seconds between libvirt keepalive messages; the '
+                    'connection is closed (and reopened) after '
+                    'libvirt_keepalive_count missed answers.'),
+    cfg.IntOpt('libvirt_keepalive_count', default=3, min=1, max=100,
+               help='Unanswered libvirt keepalive messages after which the '
+                    'connection is considered dead.'),
+    cfg.FloatOpt('libvirt_reconnect_interval', default=2.0, min=0.1,
+                 max=600.0,
+                 help='Seconds between attempts to reopen a lost libvirt '
+                      'connection (and re-register the event callback).'),
+    cfg.IntOpt('edac_ce_warning', default=100, min=1, max=10000000,
+               help='Correctable memory errors (EDAC) of one DIMM from '
+                    'which the DIMM is reported as warning. Any '
+                    'uncorrectable error makes it critical.'),
+    cfg.FloatOpt('command_timeout', default=10.0, min=0.1, max=600.0,
+                 help='Seconds one helper command (smartctl, systemctl, '
+                      'ping) may run.'),
+    cfg.FloatOpt('storage_timeout', default=3.0, min=0.1, max=600.0,
+                 help='Seconds the heartbeat write/read on one shared '
+                      'storage path may take; slower means failed.'),
+    cfg.FloatOpt('probe_timeout', default=2.0, min=0.1, max=600.0,
+                 help='Seconds one reachability probe may take.'),
+    cfg.StrOpt('redfish_address',
+               help='Redfish endpoint of this node\'s BMC, e.g. '
+                    'https://10.0.0.5. Required by the redfish '
+                    'collector.'),
+    cfg.StrOpt('redfish_username', help='Redfish user name.'),
+    cfg.StrOpt('redfish_password', secret=True,
+               help='Redfish password.'),
+    cfg.StrOpt('redfish_system_id',
+               help='Redfish ComputerSystem path of this node, e.g. '
+                    '/redfish/v1/Systems/1. Defaults to the only system '
+                    'of the BMC.'),
+    cfg.BoolOpt('redfish_verify', default=True,
+                help='Verify the BMC\'s TLS certificate.'),
+    cfg.FloatOpt('redfish_timeout', default=10.0, min=0.1, max=600.0,
+                 help='Read timeout of one Redfish request.'),
+    cfg.StrOpt('ipmi_address',
+               help='IPMI (LAN+) address of this node\'s BMC. Required by '
+                    'the ipmi collector.'),
+    cfg.PortOpt('ipmi_port', default=623, help='IPMI UDP port.'),
+    cfg.StrOpt('ipmi_username', help='IPMI user name.'),
+    cfg.StrOpt('ipmi_password', secret=True, help='IPMI password.'),
 ]
 
 
