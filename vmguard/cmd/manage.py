@@ -101,7 +101,7 @@ def main(argv=None):
         'command', title='Commands', help='Available commands',
         handler=add_command_parsers))
     # Run by an operator: logs go to stderr, results to stdout.
-    vmg_config.prepare_service(argv)
+    vmg_config.prepare_service(argv, log_to_stderr=True)
     return CONF.command.func()
 
 

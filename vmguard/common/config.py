@@ -20,9 +20,17 @@ import vmguard.conf
 CONF = vmguard.conf.CONF
 
 
-def prepare_service(argv, default_config_files=None):
+def prepare_service(argv, default_config_files=None, log_to_stderr=False):
+    """Parse the command line and config files, set up logging.
+
+    :param log_to_stderr: for commands whose stdout is their result
+        (``vmguard-manage replay``): logs go to stderr unless a log file
+        is configured.
+    """
     if 'log_file' not in CONF:
         logging.register_options(CONF)
+    if log_to_stderr:
+        CONF.set_default('use_stderr', True)
     logging.set_defaults(default_log_levels=logging.get_default_log_levels()
                          + ['stevedore=WARN', 'alembic=WARN'])
     CONF(argv[1:], project='vmguard', version=version.version_string(),

@@ -204,37 +204,52 @@ def _list(d, key, where, node):
     return v
 
 
+def _slow_hardware(h, i, node):
+    where = 'hardware[%d]' % i
+    if h.__class__ is not dict:
+        _fail(where, 'must be an object', node)
+    _str(h, 'id', where, node)
+    _str(h, 'kind', where, node)
+    _enum(_str(h, 'health', where, node), HARDWARE_HEALTH, 'health', where,
+          node)
+    _str(h, 'identity', where, node, required=False)
+    if h.get('identity_path') is not None:
+        _enum(_str(h, 'identity_path', where, node), IDENTITY_PATHS,
+              'identity_path', where, node)
+    detail = h.get('detail')
+    if detail is not None and detail.__class__ is not dict:
+        _fail(where, "'detail' must be an object", node)
+    _fail(where, 'invalid item', node)  # pragma: no cover - unreachable
+
+
 def _parse_hardware(items, node):
+    # Hot path: straight-line checks; the slow path names the culprit.
     out = []
     append = out.append
-    for i, h in enumerate(items):
-        where = 'hardware[%d]' % i
-        if h.__class__ is not dict:
-            _fail(where, 'must be an object', node)
-        hid = h.get('id')
-        kind = h.get('kind')
-        health = h.get('health')
-        ident = h.get('identity')
-        path = h.get('identity_path')
-        # Fast path: every field well-typed; otherwise find the culprit.
-        if not (hid.__class__ is str and hid and kind.__class__ is str
-                and health in HARDWARE_HEALTH
+    health_ok = HARDWARE_HEALTH
+    paths = IDENTITY_PATHS
+    item_cls = HardwareItem
+    get = dict.get
+    for h in items:
+        try:
+            hid = h['id']
+            kind = h['kind']
+            health = h['health']
+        except (KeyError, TypeError):
+            _slow_hardware(h, len(out), node)
+        ident = get(h, 'identity')
+        path = get(h, 'identity_path')
+        detail = get(h, 'detail')
+        if (hid.__class__ is str and hid and kind.__class__ is str
+                and health in health_ok
                 and (ident is None or ident.__class__ is str)
-                and (path is None or path in IDENTITY_PATHS)):
-            _str(h, 'id', where, node)
-            _str(h, 'kind', where, node)
-            _enum(_str(h, 'health', where, node), HARDWARE_HEALTH,
-                  'health', where, node)
-            _str(h, 'identity', where, node, required=False)
-            if path is not None:
-                _enum(_str(h, 'identity_path', where, node), IDENTITY_PATHS,
-                      'identity_path', where, node)
-        detail = h.get('detail')
-        if detail is not None and detail.__class__ is not dict:
-            _fail(where, "'detail' must be an object", node)
-        if path is None and ident is not None:
-            path = 'inband'
-        append(HardwareItem(hid, kind, health, ident, path, detail))
+                and (path is None or path in paths)
+                and (detail is None or detail.__class__ is dict)):
+            if path is None and ident is not None:
+                path = 'inband'
+            append(item_cls(hid, kind, health, ident, path, detail))
+            continue
+        _slow_hardware(h, len(out), node)
     return out
 
 
@@ -273,36 +288,55 @@ def _parse_services(items, node):
     return out
 
 
+def _slow_vm(v, i, node):
+    where = 'vms[%d]' % i
+    if v.__class__ is not dict:
+        _fail(where, 'must be an object', node)
+    _str(v, 'uuid', where, node)
+    _enum(_str(v, 'state', where, node), VM_STATES, 'state', where, node)
+    _str(v, 'reason', where, node, required=False)
+    _int(v, 'vcpus', where, node, required=False)
+    _int(v, 'ram_mb', where, node, required=False)
+    _str(v, 'task_state', where, node, required=False)
+    _fail(where, 'invalid item', node)  # pragma: no cover - unreachable
+
+
 def _parse_vms(items, node):
     out = []
     append = out.append
-    for i, v in enumerate(items):
-        where = 'vms[%d]' % i
-        if v.__class__ is not dict:
-            _fail(where, 'must be an object', node)
-        uuid = v.get('uuid')
-        state = v.get('state')
-        reason = v.get('reason')
-        vcpus = v.get('vcpus', 0)
-        ram = v.get('ram_mb', 0)
-        task = v.get('task_state')
-        if not (uuid.__class__ is str and uuid and state in VM_STATES
+    states = VM_STATES
+    vm_cls = VMInfo
+    get = dict.get
+    for v in items:
+        try:
+            uuid = v['uuid']
+            state = v['state']
+        except (KeyError, TypeError):
+            _slow_vm(v, len(out), node)
+        reason = get(v, 'reason')
+        vcpus = get(v, 'vcpus', 0)
+        ram = get(v, 'ram_mb', 0)
+        task = get(v, 'task_state')
+        if (uuid.__class__ is str and uuid and state in states
                 and (reason is None or reason.__class__ is str)
                 and vcpus.__class__ is int and vcpus >= 0
                 and ram.__class__ is int and ram >= 0
                 and (task is None or task.__class__ is str)):
-            _str(v, 'uuid', where, node)
-            _enum(_str(v, 'state', where, node), VM_STATES, 'state', where,
-                  node)
-            _str(v, 'reason', where, node, required=False)
-            _int(v, 'vcpus', where, node, required=False)
-            _int(v, 'ram_mb', where, node, required=False)
-            _str(v, 'task_state', where, node, required=False)
-        append(VMInfo(uuid, state, reason, vcpus, ram, task))
+            append(vm_cls(uuid, state, reason, vcpus, ram, task))
+            continue
+        _slow_vm(v, len(out), node)
     return out
 
 
-def parse_snapshot(d):
+def parse_snapshot(d, cache=None):
+    """Validate a snapshot dict.
+
+    :param cache: optional dict kept by the caller across calls (one entry
+        per node). When a node's hardware or VM list is equal to the one of
+        its previous snapshot -- the usual case -- the previous parsed list
+        is reused (the same list object), which saves both the parsing and
+        the judges' work. Parsed records are read-only.
+    """
     node = d.get('node')
     if node.__class__ is not str or not node:
         _str(d, 'node', 'snapshot', None)
@@ -320,13 +354,32 @@ def parse_snapshot(d):
     for key in ('hardware', 'external', 'services', 'vms'):
         if key not in d:
             _fail('snapshot', 'missing required field %r' % key, node)
-    return Snapshot(
-        node, cycle, collected_at,
-        _parse_hardware(_list(d, 'hardware', 'snapshot', node), node),
-        _parse_external(_list(d, 'external', 'snapshot', node), node),
-        _parse_services(_list(d, 'services', 'snapshot', node), node),
-        vcpus_free, ram_free,
-        _parse_vms(_list(d, 'vms', 'snapshot', node), node))
+    raw_hw = _list(d, 'hardware', 'snapshot', node)
+    raw_vms = _list(d, 'vms', 'snapshot', node)
+    prev = cache.get(node) if cache is not None else None
+    if prev is not None and prev[0] == raw_hw:
+        hardware = prev[1]
+    else:
+        hardware = _parse_hardware(raw_hw, node)
+    if prev is not None and prev[2] == raw_vms:
+        vms = prev[3]
+    else:
+        vms = _parse_vms(raw_vms, node)
+    external = _parse_external(_list(d, 'external', 'snapshot', node), node)
+    services = _parse_services(_list(d, 'services', 'snapshot', node), node)
+    if cache is not None:
+        cache[node] = (raw_hw, hardware, raw_vms, vms)
+    snap = Snapshot.__new__(Snapshot)
+    snap.node = node
+    snap.cycle = cycle
+    snap.collected_at = collected_at
+    snap.hardware = hardware
+    snap.external = external
+    snap.services = services
+    snap.vcpus_free = vcpus_free
+    snap.ram_mb_free = ram_free
+    snap.vms = vms
+    return snap
 
 
 def parse_vm_event(d):
@@ -340,13 +393,16 @@ def parse_vm_event(d):
     return VMEvent(node, cycle, uuid, event, reason, source)
 
 
-def parse_record(d):
-    """Validate one decoded JSON object; return a Snapshot or VMEvent."""
+def parse_record(d, cache=None):
+    """Validate one decoded JSON object; return a Snapshot or VMEvent.
+
+    :param cache: see :func:`parse_snapshot`.
+    """
     if d.__class__ is not dict:
         _fail('record', 'must be a JSON object, not %s' % type(d).__name__)
     kind = d.get('type')
     if kind == 'snapshot':
-        return parse_snapshot(d)
+        return parse_snapshot(d, cache)
     if kind == 'vm_event':
         return parse_vm_event(d)
     if kind is None:

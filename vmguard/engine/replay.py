@@ -1,0 +1,100 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``vmguard-manage replay TRACE``: the judgment on a trace file.
+
+Reads JSON lines (snapshots and ``vm_event`` records, SPEC.md section 2),
+runs them through the same :class:`~vmguard.engine.pipeline.Pipeline` as the
+engine, in memory (no broker, database or Nova), and prints each decision
+as one JSON line as soon as it is made. Malformed lines are reported on
+stderr with their line number and skipped.
+"""
+
+import json
+import sys
+
+from oslo_config import cfg
+
+from vmguard.common import exception
+from vmguard.engine import pipeline as pipeline_mod
+from vmguard.objects import records
+
+EXIT_OK = 0
+EXIT_REJECTED = 3
+
+_dumps = json.JSONEncoder(separators=(', ', ': ')).encode
+
+
+def replay(lines, pipeline, emit, report):
+    """Feed ``lines`` through ``pipeline``; return the rejected count.
+
+    :param emit: called with each decision as it is made.
+    :param report: called with (line number, message) for bad lines.
+    """
+    rejected = 0
+    loads = json.loads
+    parse = records.parse_record
+    process = pipeline.process
+    cache = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = loads(line)
+        except ValueError as exc:
+            rejected += 1
+            report(number, 'not valid JSON: %s' % exc)
+            continue
+        try:
+            record = parse(data, cache)
+        except exception.InvalidRecord as exc:
+            rejected += 1
+            report(number, exc.reason)
+            continue
+        for decision in process(record):
+            emit(decision)
+    for decision in pipeline.finish():
+        emit(decision)
+    return rejected
+
+
+def run(lines, conf=None, stdout=None, stderr=None, pipeline=None):
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    if pipeline is None:
+        pipeline = pipeline_mod.Pipeline.from_config(conf or cfg.CONF)
+
+    def emit(decision):
+        stdout.write(_dumps(decision.to_dict()))
+        stdout.write('\n')
+        stdout.flush()
+
+    def report(number, message):
+        stderr.write('line %d: rejected: %s\n' % (number, message))
+        stderr.flush()
+
+    rejected = replay(lines, pipeline, emit, report)
+    if rejected:
+        stderr.write('%d line(s) rejected\n' % rejected)
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def main(path, stdout, stderr, conf=None):
+    if path == '-':
+        return run(sys.stdin, conf, stdout, stderr)
+    try:
+        f = open(path, encoding='utf-8')
+    except OSError as exc:
+        stderr.write('cannot read trace %s: %s\n' % (path, exc))
+        return 2
+    with f:
+        return run(f, conf, stdout, stderr)

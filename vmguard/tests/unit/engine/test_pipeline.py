@@ -1,0 +1,168 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The pipeline's hooks for the engine service (wall clock, state)."""
+
+import json
+
+from vmguard.common import exception
+from vmguard.engine.judges import base as judge_base
+from vmguard.engine import pipeline
+from vmguard.engine import targets
+from vmguard.objects import records
+from vmguard.tests import base
+
+
+def snap(node, cycle, health='ok', vms=(), ram=64000):
+    return records.parse_record({
+        'type': 'snapshot', 'node': node, 'cycle': cycle,
+        'hardware': [{'id': 'psu-1', 'kind': 'power', 'health': health}],
+        'external': [], 'services': [],
+        'capacity': {'vcpus_free': 16, 'ram_mb_free': ram},
+        'vms': [{'uuid': u, 'state': s, 'reason': r, 'vcpus': 2,
+                 'ram_mb': 2048} for u, s, r in vms]})
+
+
+def event(node, cycle, uuid):
+    return records.VMEvent(node, cycle, uuid, 'crashed', 'panicked')
+
+
+class TestPipeline(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.p = pipeline.Pipeline.from_config(self.conf)
+        for node in ('a', 'b'):
+            self.p.process(snap(node, 1, vms=[('u-' + node, 'running',
+                                               'booted')]))
+
+    def test_from_config_loads_judges_by_name(self):
+        self.assertEqual(list(pipeline.DEFAULT_JUDGES),
+                         [j.name for j in self.p.judges])
+
+    def test_unknown_judge_is_a_clear_error(self):
+        self.flags(group='engine', judges=['host_hardware', 'nope'])
+        exc = self.assertRaises(exception.DriverLoadError,
+                                pipeline.Pipeline.from_config, self.conf)
+        self.assertIn('vmguard.judges driver nope', str(exc))
+
+    def test_wall_clock_pairing_timeout(self):
+        self.assertEqual([], self.p.process(event('a', 2, 'u-a'),
+                                            now=1000.0))
+        self.assertEqual([], self.p.tick(1005.0))
+        out = self.p.tick(1015.0)
+        self.assertEqual([('evacuate', 'R3', 'b')],
+                         [(d.action, d.rule, d.target) for d in out])
+        self.assertEqual('unknown', out[0].evidence['host_state'])
+
+    def test_event_paired_when_snapshot_arrives_in_time(self):
+        self.p.process(event('a', 2, 'u-a'), now=1000.0)
+        out = self.p.process(snap('a', 2, vms=[('u-a', 'crashed',
+                                                'panicked')]), now=1003.0)
+        self.assertEqual(['reboot'], [d.action for d in out])
+        self.assertEqual([], self.p.tick(1100.0))
+
+    def test_late_snapshot_pairs_its_events_only(self):
+        self.p.process(snap('a', 3))
+        self.p.process(event('a', 2, 'u-a'), now=10.0)
+        out = self.p.process(snap('a', 2, health='critical'))
+        # Paired with cycle 2 (failed) -> evacuate; no R4 backwards.
+        self.assertEqual([('evacuate', 'R3')],
+                         [(d.action, d.rule) for d in out])
+
+    def test_duplicate_snapshot_is_harmless(self):
+        crashed = [('u-a', 'crashed', 'panicked')]
+        self.assertEqual(1, len(self.p.process(snap('a', 2, vms=crashed))))
+        self.assertEqual([], self.p.process(snap('a', 2, vms=crashed)))
+        self.assertEqual(1, self.p.stats['duplicates'])
+
+    def test_task_state_hook(self):
+        self.p.set_vm_task_state('u-a', 'migrating')
+        self.assertEqual([], self.p.process(
+            snap('a', 2, vms=[('u-a', 'crashed', 'panicked')])))
+        self.p.set_vm_task_state('u-a', None)
+        self.p.process(snap('a', 3, vms=[('u-a', 'running', 'booted')]))
+        self.p.process(snap('b', 3))
+        self.assertEqual(['reboot'], [d.action for d in self.p.process(
+            snap('a', 4, vms=[('u-a', 'crashed', 'panicked')]))])
+
+    def test_disabled_until_enabled(self):
+        out = self.p.process(snap('b', 2, health='critical'))
+        self.assertEqual(['migrate_all', 'disable_node'],
+                         [d.action for d in out])
+        self.p.process(snap('b', 3))
+        crashed = [('u-a', 'crashed', 'panicked')]
+        self.p.process(snap('a', 3))
+        out = self.p.process(snap('a', 4, health='warning', vms=crashed))
+        self.assertEqual([('escalate', None)],
+                         [(d.action, d.target) for d in out])
+        self.p.enable_node('b')
+        for cycle in (4, 5, 6):
+            self.p.process(snap('b', cycle))
+        self.p.process(snap('a', 5, vms=[('u-a', 'running', 'booted')]))
+        out = self.p.process(snap('a', 6, health='warning', vms=crashed))
+        self.assertEqual([('evacuate', 'b')],
+                         [(d.action, d.target) for d in out])
+
+    def test_export_import_continues_counters(self):
+        crashed = [('u-a', 'crashed', 'panicked')]
+        ok = [('u-a', 'running', 'booted')]
+        c = 2
+        for _ in range(3):
+            self.p.process(snap('a', c, vms=crashed))
+            self.p.process(snap('a', c + 1, vms=ok))
+            c += 2
+        blob = json.loads(json.dumps(self.p.export_node_state('a')))
+        other = pipeline.Pipeline()
+        other.import_node_state('a', blob)
+        out = other.process(snap('a', c, vms=crashed))
+        self.assertEqual([('escalate', 'R2')],
+                         [(d.action, d.rule) for d in out])
+
+    def test_incident_key_is_stable(self):
+        out1 = self.p.process(snap('b', 2, health='critical'))
+        other = pipeline.Pipeline()
+        other.process(snap('a', 1))
+        other.process(snap('b', 1))
+        out2 = other.process(snap('b', 2, health='critical'))
+        self.assertEqual([d.incident_key for d in out1],
+                         [d.incident_key for d in out2])
+        self.assertEqual(len(out1), len({d.incident_key for d in out1}))
+
+    def test_tick_detects_silent_node(self):
+        out = self.p.tick(0.0, latest_cycle=4)
+        self.assertEqual([('a', 'R9', 4), ('b', 'R9', 4)],
+                         [(d.node, d.rule, d.cycle) for d in out])
+        self.assertEqual([], self.p.tick(0.0, latest_cycle=5))
+
+
+class TestTargets(base.TestCase):
+
+    def test_most_free_ram_ties_by_name(self):
+        d = targets.MemoryDirectory()
+        d.update('c', 'normal', False, 8, 4000)
+        d.update('b', 'normal', False, 8, 4000)
+        d.update('a', 'normal', False, 8, 1000)
+        d.update('x', 'degraded', False, 8, 9000)
+        d.update('y', 'normal', True, 8, 9000)
+        d.update('z', 'normal', False, None, None)
+        sel = targets.MostFreeRamSelector()
+        self.assertEqual(['b', 'c', 'a'], sel.select(d, 'src', 2, 512))
+        self.assertEqual(['b', 'c'], sel.select(d, 'src', 2, 2000))
+        self.assertEqual([], sel.select(d, 'src', 9, 512))
+        d.reserve('b', 2, 3500)
+        self.assertEqual(['c', 'a', 'b'], sel.select(d, 'src', 2, 100))
+
+    def test_thresholds_from_config(self):
+        self.flags(group='engine', max_reboots=5)
+        self.assertEqual(5, judge_base.Thresholds.from_config(
+            self.conf).max_reboots)
