@@ -23,12 +23,13 @@ from vmguard.conf import coordination
 from vmguard.conf import database
 from vmguard.conf import default
 from vmguard.conf import engine
+from vmguard.conf import notifications
 from vmguard.conf import nova
 from vmguard.conf import recovery
 from vmguard.conf import retention
 
 _MODULES = (default, agent, api, coordination, database, engine, nova,
-            recovery, retention)
+            notifications, recovery, retention)
 
 
 def list_opts():

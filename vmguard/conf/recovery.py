@@ -41,6 +41,26 @@ opts = [
     cfg.IntOpt('retries', default=3, min=0, max=100,
                help='Retries of a Nova call that failed with a 5xx answer '
                     'or a timeout, with exponential backoff.'),
+    cfg.FloatOpt('retry_interval', default=1.0, min=0.0, max=600.0,
+                 help='Seconds before the first retry of a failed Nova call; '
+                      'doubled for each further retry.'),
+    cfg.FloatOpt('poll_interval', default=1.0, min=0.05, max=600.0,
+                 help='Seconds between two looks at a server while waiting '
+                      'for it to reach its expected state.'),
+    cfg.IntOpt('fence_timeout', default=60, min=1, max=3600,
+               help='R9: seconds to wait for the BMC to confirm that a '
+                    'silent node is powered off before evacuating it. '
+                    'Without confirmation the recovery is escalated.'),
+    cfg.DictOpt('bmc_redfish', default={},
+                help='R9 fencing through the BMC: node name -> Redfish '
+                     'URL of its system resource, e.g. '
+                     'cmp-01:https://bmc-01/redfish/v1/Systems/1. Nodes '
+                     'not listed are fenced by forcing their Nova compute '
+                     'service down only.'),
+    cfg.StrOpt('bmc_username', help='User name for the BMCs.'),
+    cfg.StrOpt('bmc_password', secret=True, help='Password for the BMCs.'),
+    cfg.BoolOpt('bmc_verify', default=True,
+                help='Verify the TLS certificates of the BMCs.'),
 ]
 
 

@@ -270,3 +270,600 @@ def purge_by_age(context, history_days, decision_days, now=None):
     return purge(context,
                  now - datetime.timedelta(days=history_days),
                  now - datetime.timedelta(days=decision_days))
+
+
+# --- REST API: reads and operator switches (vmguard.api) ----------------
+#
+# Lists take ``limit``, ``marker`` (the integer primary key of the last row
+# of the previous page, or a node name for nodes) and ``sort_dir``
+# ('asc' or 'desc'); the API resolves public markers (UUIDs) to ids.
+
+def _paginate(query, column, marker, limit, sort_dir):
+    if sort_dir == 'desc':
+        query = query.order_by(column.desc())
+        if marker is not None:
+            query = query.where(column < marker)
+    else:
+        query = query.order_by(column)
+        if marker is not None:
+            query = query.where(column > marker)
+    if limit is not None:
+        query = query.limit(limit)
+    return query
+
+
+@_CONTEXT.reader
+def node_list_filtered(context, host_state=None, disabled=None,
+                       maintenance=None, limit=None, marker=None,
+                       sort_dir='asc'):
+    query = sa.select(models.Node)
+    if host_state is not None:
+        query = query.where(models.Node.host_state == host_state)
+    if disabled is not None:
+        query = query.where(models.Node.disabled == disabled)
+    if maintenance is not None:
+        query = query.where(models.Node.maintenance == maintenance)
+    query = _paginate(query, models.Node.name, marker, limit, sort_dir)
+    return list(context.session.execute(query).scalars())
+
+
+@_CONTEXT.reader
+def node_external_items(context, node_id):
+    return list(context.session.execute(
+        sa.select(models.ExternalItem)
+        .where(models.ExternalItem.node_id == node_id)
+        .order_by(models.ExternalItem.item_id)).scalars())
+
+
+@_CONTEXT.reader
+def node_service_states(context, node_id):
+    return list(context.session.execute(
+        sa.select(models.ServiceState)
+        .where(models.ServiceState.node_id == node_id)
+        .order_by(models.ServiceState.name)).scalars())
+
+
+@_CONTEXT.reader
+def host_state_period_list(context, node_id, since_cycle=None, cycle=None,
+                           limit=None, marker=None, sort_dir='desc'):
+    """Host-state periods of a node; ``cycle``: the one covering it."""
+    query = sa.select(models.HostStatePeriod).where(
+        models.HostStatePeriod.node_id == node_id)
+    if cycle is not None:
+        query = query.where(models.HostStatePeriod.cycle_from <= cycle).where(
+            sa.or_(models.HostStatePeriod.cycle_to.is_(None),
+                   models.HostStatePeriod.cycle_to >= cycle))
+    if since_cycle is not None:
+        # Periods that still covered a cycle >= since_cycle.
+        query = query.where(sa.or_(
+            models.HostStatePeriod.cycle_to.is_(None),
+            models.HostStatePeriod.cycle_to >= since_cycle))
+    query = _paginate(query, models.HostStatePeriod.id, marker, limit,
+                      sort_dir)
+    return list(context.session.execute(query).scalars())
+
+
+@_CONTEXT.reader
+def hardware_item_list(context, node_id):
+    return list(context.session.execute(
+        sa.select(models.HardwareItem)
+        .where(models.HardwareItem.node_id == node_id)
+        .order_by(models.HardwareItem.item_id)).scalars())
+
+
+@_CONTEXT.reader
+def hardware_change_list(context, node_id, item_id=None, since_cycle=None,
+                         limit=None, marker=None, sort_dir='desc'):
+    query = sa.select(models.HardwareChange).where(
+        models.HardwareChange.node_id == node_id)
+    if item_id is not None:
+        query = query.where(models.HardwareChange.item_id == item_id)
+    if since_cycle is not None:
+        query = query.where(models.HardwareChange.cycle >= since_cycle)
+    query = _paginate(query, models.HardwareChange.id, marker, limit,
+                      sort_dir)
+    return list(context.session.execute(query).scalars())
+
+
+@_CONTEXT.reader
+def vm_list(context, node=None, state=None, limit=None, marker=None,
+            sort_dir='asc'):
+    """VMs as last seen, as (vm, node name) tuples, ordered by UUID."""
+    query = (sa.select(models.VM, models.Node.name)
+             .outerjoin(models.Node, models.VM.node_id == models.Node.id))
+    if node is not None:
+        query = query.where(models.Node.name == node)
+    if state is not None:
+        query = query.where(models.VM.state == state)
+    query = _paginate(query, models.VM.uuid, marker, limit, sort_dir)
+    return [tuple(row) for row in context.session.execute(query)]
+
+
+@_CONTEXT.reader
+def vm_get(context, uuid):
+    """A VM as (vm, node name); raises NotFound."""
+    row = context.session.execute(
+        sa.select(models.VM, models.Node.name)
+        .outerjoin(models.Node, models.VM.node_id == models.Node.id)
+        .where(models.VM.uuid == uuid)).first()
+    if row is None:
+        raise exception.NotFound('VM %s could not be found.' % uuid)
+    return tuple(row)
+
+
+@_CONTEXT.reader
+def vm_event_list(context, node=None, uuid=None, event=None, since=None,
+                  limit=None, marker=None, sort_dir='asc'):
+    query = sa.select(models.VMEvent)
+    if node is not None:
+        query = query.where(models.VMEvent.node == node)
+    if uuid is not None:
+        query = query.where(models.VMEvent.uuid == uuid)
+    if event is not None:
+        query = query.where(models.VMEvent.event == event)
+    if since is not None:
+        query = query.where(models.VMEvent.created_at >= since)
+    query = _paginate(query, models.VMEvent.id, marker, limit, sort_dir)
+    return list(context.session.execute(query).scalars())
+
+
+@_CONTEXT.reader
+def decision_get_by_uuid(context, uuid):
+    decision = context.session.execute(
+        sa.select(models.Decision).where(models.Decision.uuid == uuid)
+    ).scalar_one_or_none()
+    if decision is None:
+        raise exception.DecisionNotFound(decision=uuid)
+    return decision
+
+
+@_CONTEXT.reader
+def decision_list_filtered(context, node=None, rule=None, action=None,
+                           vm=None, since=None, limit=None, marker=None,
+                           sort_dir='asc'):
+    """Decisions with their recovery, as (decision, recovery) tuples."""
+    query = (sa.select(models.Decision, models.Recovery)
+             .outerjoin(models.Recovery,
+                        models.Recovery.decision_id == models.Decision.id))
+    if node is not None:
+        query = query.where(models.Decision.node == node)
+    if rule is not None:
+        query = query.where(models.Decision.rule == rule)
+    if action is not None:
+        query = query.where(models.Decision.action == action)
+    if vm is not None:
+        query = query.where(models.Decision.vm == vm)
+    if since is not None:
+        query = query.where(models.Decision.created_at >= since)
+    query = _paginate(query, models.Decision.id, marker, limit, sort_dir)
+    return [tuple(row) for row in context.session.execute(query)]
+
+
+@_CONTEXT.reader
+def recovery_list_filtered(context, node=None, status=None, rule=None,
+                           action=None, since=None, limit=None, marker=None,
+                           sort_dir='asc'):
+    """Recoveries with their decision, as (recovery, decision) tuples."""
+    query = (sa.select(models.Recovery, models.Decision)
+             .join(models.Decision,
+                   models.Recovery.decision_id == models.Decision.id))
+    if node is not None:
+        query = query.where(models.Decision.node == node)
+    if status is not None:
+        query = query.where(models.Recovery.status == status)
+    if rule is not None:
+        query = query.where(models.Decision.rule == rule)
+    if action is not None:
+        query = query.where(models.Decision.action == action)
+    if since is not None:
+        query = query.where(models.Recovery.created_at >= since)
+    query = _paginate(query, models.Recovery.id, marker, limit, sort_dir)
+    return [tuple(row) for row in context.session.execute(query)]
+
+
+@_CONTEXT.reader
+def recovery_get_by_uuid(context, uuid):
+    """A recovery as (recovery, decision); raises RecoveryNotFound."""
+    row = context.session.execute(
+        sa.select(models.Recovery, models.Decision)
+        .join(models.Decision,
+              models.Recovery.decision_id == models.Decision.id)
+        .where(models.Recovery.uuid == uuid)).first()
+    if row is None:
+        raise exception.RecoveryNotFound(recovery=uuid)
+    return tuple(row)
+
+
+@_CONTEXT.reader
+def recovery_action_list(context, recovery_id):
+    return list(context.session.execute(
+        sa.select(models.RecoveryAction)
+        .where(models.RecoveryAction.recovery_id == recovery_id)
+        .order_by(models.RecoveryAction.id)).scalars())
+
+
+@oslo_db_api.retry_on_deadlock
+@_CONTEXT.writer
+def node_enable(context, name):
+    """Undo vmguard's disable of a node (operator action)."""
+    node = _node_by_name(context.session, name)
+    if node is None:
+        raise exception.NodeNotFound(node=name)
+    node.disabled = False
+    node.disabled_reason = None
+    node.disabled_at = None
+    context.session.flush()
+    return node
+
+
+@_CONTEXT.reader
+def setting_get(context, name, default=None):
+    """Value of a global setting, or ``default`` when it is not set."""
+    row = context.session.get(models.Setting, name)
+    return default if row is None else row.value
+
+
+@oslo_db_api.retry_on_deadlock
+@_CONTEXT.writer
+def setting_set(context, name, value):
+    """Set a global setting; ``None`` removes it (the option applies)."""
+    row = context.session.get(models.Setting, name)
+    if value is None:
+        if row is not None:
+            context.session.delete(row)
+        return None
+    if row is None:
+        context.session.add(models.Setting(name=name, value=value))
+    else:
+        row.value = value
+    context.session.flush()
+    return value
+
+
+def effective_dry_run(context, node=None, default=False):
+    """Is dry-run on for ``node`` (a Node row) or globally?
+
+    Order: the node's own switch, then the global setting of the API, then
+    ``default`` (the caller passes ``[recovery] dry_run``).
+    """
+    if node is not None and node.dry_run is not None:
+        return bool(node.dry_run)
+    value = setting_get(context, 'dry_run')
+    if value is not None:
+        return bool(value)
+    return bool(default)
+
+
+# --- recovery execution (vmguard.engine.recovery) -------------------------
+
+@_CONTEXT.reader
+def decision_get(context, decision_id):
+    decision = context.session.get(models.Decision, decision_id)
+    if decision is None:
+        raise exception.DecisionNotFound(decision=decision_id)
+    return decision
+
+
+@_CONTEXT.reader
+def recovery_list_unfinished(context):
+    """Recoveries still to run or running, as (recovery, decision), oldest
+    first."""
+    query = (sa.select(models.Recovery, models.Decision)
+             .join(models.Decision,
+                   models.Recovery.decision_id == models.Decision.id)
+             .where(models.Recovery.status.in_(('pending', 'running')))
+             .order_by(models.Recovery.id))
+    return [tuple(row) for row in context.session.execute(query)]
+
+
+@_CONTEXT.reader
+def recovery_action_get(context, recovery_id, server, action):
+    return context.session.execute(
+        sa.select(models.RecoveryAction)
+        .where(models.RecoveryAction.recovery_id == recovery_id)
+        .where(models.RecoveryAction.server == server)
+        .where(models.RecoveryAction.action == action)
+    ).scalar_one_or_none()
+
+
+@oslo_db_api.retry_on_deadlock
+@_CONTEXT.writer
+def recovery_action_create(context, recovery_id, server, action,
+                           target=None, detail=None):
+    """Record a Nova action before it is issued, once per key.
+
+    :returns: (action, created). ``created`` is False when the action was
+        already recorded (by an engine that died, or concurrently); the
+        existing row is returned and nothing is written.
+    """
+    row = models.RecoveryAction(recovery_id=recovery_id, server=server,
+                                action=action, target=target,
+                                status='issuing', detail=detail)
+    try:
+        with context.session.begin_nested():
+            context.session.add(row)
+            context.session.flush()
+    except db_exc.DBDuplicateEntry:
+        existing = context.session.execute(
+            sa.select(models.RecoveryAction)
+            .where(models.RecoveryAction.recovery_id == recovery_id)
+            .where(models.RecoveryAction.server == server)
+            .where(models.RecoveryAction.action == action)
+        ).scalar_one()
+        return existing, False
+    return row, True
+
+
+@oslo_db_api.retry_on_deadlock
+@_CONTEXT.writer
+def recovery_action_update(context, action_id, **values):
+    row = context.session.get(models.RecoveryAction, action_id)
+    if row is None:
+        raise exception.NotFound('Recovery action %s could not be found.'
+                                 % action_id)
+    for key, value in values.items():
+        setattr(row, key, value)
+    context.session.flush()
+    return row
+
+
+# --- engine: derived state of snapshots (vmguard.engine.persistence) --------
+#
+# The engine writes what changed, not every cycle: one guarded UPDATE of
+# the node row per snapshot, plus rows for host-state periods, hardware,
+# external items, services and VMs only when they changed. Several nodes'
+# changes may be written in one transaction (``engine_state_save``).
+
+def _upsert(session, model, keys, values):
+    """UPDATE the row matching ``keys``, INSERT it when there is none."""
+    stmt = sa.update(model)
+    for name, value in keys.items():
+        stmt = stmt.where(getattr(model, name) == value)
+    if session.execute(stmt.values(**values)).rowcount:
+        return
+    try:
+        with session.begin_nested():
+            session.execute(sa.insert(model).values(**keys, **values))
+    except db_exc.DBDuplicateEntry:
+        # Inserted concurrently (another engine, a take-over): update it.
+        session.execute(stmt.values(**values))
+
+
+def _save_node_delta(session, delta):
+    node_id = delta['node_id']
+    cycle = delta['cycle']
+    res = session.execute(
+        sa.update(models.Node)
+        .where(models.Node.id == node_id)
+        .where(sa.or_(models.Node.last_cycle.is_(None),
+                      models.Node.last_cycle < cycle))
+        .values(updated_at=_now(), **delta['node']))
+    if res.rowcount != 1:
+        # Another engine already stored a newer cycle of this node.
+        return False
+    period = delta.get('period')
+    if period is not None:
+        session.execute(
+            sa.update(models.HostStatePeriod)
+            .where(models.HostStatePeriod.node_id == node_id)
+            .where(models.HostStatePeriod.cycle_to.is_(None))
+            .values(cycle_to=period['close_at']))
+        session.execute(sa.insert(models.HostStatePeriod).values(
+            node_id=node_id, state=period['state'], cycle_from=cycle,
+            cycle_to=None, reason=period['reason'], created_at=_now()))
+    for item in delta.get('hardware', ()):
+        item = dict(item)
+        item_id = item.pop('item_id')
+        _upsert(session, models.HardwareItem,
+                {'node_id': node_id, 'item_id': item_id}, item)
+    changes = delta.get('hardware_changes')
+    if changes:
+        now = _now()
+        session.execute(sa.insert(models.HardwareChange), [
+            dict(c, node_id=node_id, created_at=now) for c in changes])
+    for item in delta.get('external', ()):
+        item = dict(item)
+        item_id = item.pop('item_id')
+        _upsert(session, models.ExternalItem,
+                {'node_id': node_id, 'item_id': item_id}, item)
+    for svc in delta.get('services', ()):
+        svc = dict(svc)
+        name = svc.pop('name')
+        _upsert(session, models.ServiceState,
+                {'node_id': node_id, 'name': name}, svc)
+    for vm in delta.get('vms', ()):
+        vm = dict(vm)
+        uuid = vm.pop('uuid')
+        vm['node_id'] = node_id
+        vm['updated_at'] = _now()
+        stmt = (sa.update(models.VM).where(models.VM.uuid == uuid)
+                .values(**vm))
+        if session.execute(stmt).rowcount:
+            continue
+        try:
+            with session.begin_nested():
+                session.execute(sa.insert(models.VM).values(
+                    uuid=uuid, created_at=_now(), **vm))
+        except db_exc.DBDuplicateEntry:
+            session.execute(stmt)
+    return True
+
+
+@oslo_db_api.retry_on_deadlock
+@_CONTEXT.writer
+def engine_state_save(context, deltas):
+    """Store the changes of one or more snapshots in one transaction.
+
+    :param deltas: dicts built by ``vmguard.engine.persistence``: the
+        ``node_id`` and ``cycle``, the ``node`` row values, and optionally
+        a new host-state ``period`` and changed ``hardware``,
+        ``hardware_changes``, ``external``, ``services`` and ``vms`` rows.
+    :returns: the node ids whose delta was stored; a delta older than the
+        node's stored cycle is skipped (never written backwards).
+    """
+    stored = []
+    for delta in deltas:
+        if _save_node_delta(context.session, delta):
+            stored.append(delta['node_id'])
+    return stored
+
+
+@_CONTEXT.reader
+def engine_node_load(context, node_id):
+    """Current rows of one node: what the change detection starts from."""
+    session = context.session
+    period = session.execute(
+        sa.select(models.HostStatePeriod)
+        .where(models.HostStatePeriod.node_id == node_id)
+        .where(models.HostStatePeriod.cycle_to.is_(None))
+        .order_by(models.HostStatePeriod.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return {
+        'node': session.get(models.Node, node_id),
+        'period': period,
+        'hardware': list(session.execute(
+            sa.select(models.HardwareItem)
+            .where(models.HardwareItem.node_id == node_id)).scalars()),
+        'external': list(session.execute(
+            sa.select(models.ExternalItem)
+            .where(models.ExternalItem.node_id == node_id)).scalars()),
+        'services': list(session.execute(
+            sa.select(models.ServiceState)
+            .where(models.ServiceState.node_id == node_id)).scalars()),
+        'vms': list(session.execute(
+            sa.select(models.VM)
+            .where(models.VM.node_id == node_id)).scalars()),
+    }
+
+
+@_CONTEXT.reader
+def engine_node_summaries(context):
+    """Every node as a dict: what target selection and ownership need.
+
+    Keys: ``name``, ``host_state``, ``disabled``, ``vcpus_free``,
+    ``ram_mb_free``, ``last_cycle``, ``judge_state_cycle``,
+    ``external_failed`` (an external item of the node is failed).
+    """
+    failed = (sa.select(models.ExternalItem.node_id)
+              .where(models.ExternalItem.health == 'failed')
+              .distinct().subquery())
+    query = (sa.select(models.Node.name, models.Node.host_state,
+                       models.Node.disabled, models.Node.vcpus_free,
+                       models.Node.ram_mb_free, models.Node.last_cycle,
+                       models.Node.judge_state_cycle,
+                       failed.c.node_id.is_not(None).label('ext_failed'))
+             .outerjoin(failed, failed.c.node_id == models.Node.id)
+             .order_by(models.Node.name))
+    return [{'name': r[0], 'host_state': r[1], 'disabled': bool(r[2]),
+             'vcpus_free': r[3], 'ram_mb_free': r[4], 'last_cycle': r[5],
+             'judge_state_cycle': r[6], 'external_failed': bool(r[7])}
+            for r in context.session.execute(query)]
+
+
+@_CONTEXT.reader
+def engine_judge_state_get(context, name):
+    """(judge_state, judge_state_cycle) of a node, (None, None) if none."""
+    row = context.session.execute(
+        sa.select(models.Node.judge_state, models.Node.judge_state_cycle)
+        .where(models.Node.name == name)).first()
+    return (None, None) if row is None else (row[0], row[1])
+
+
+@oslo_db_api.retry_on_deadlock
+@_CONTEXT.writer
+def engine_judge_state_save(context, name, state, cycle):
+    """Store a node's judge state unless a newer one is stored already."""
+    res = context.session.execute(
+        sa.update(models.Node).where(models.Node.name == name)
+        .where(sa.or_(models.Node.judge_state_cycle.is_(None),
+                      models.Node.judge_state_cycle <= cycle))
+        .values(judge_state=state, judge_state_cycle=cycle))
+    return res.rowcount == 1
+
+
+@_CONTEXT.reader
+def engine_latest_cycle(context):
+    """Highest cycle any node reported (R9 across engines)."""
+    return context.session.execute(
+        sa.select(sa.func.max(models.Node.last_cycle))).scalar()
+
+
+@oslo_db_api.retry_on_deadlock
+@_CONTEXT.writer
+def node_mark_disabled(context, name, reason):
+    """vmguard disabled a node (R4/R5/R6/R8/R9); only an operator undoes it.
+    Returns False when it was disabled already."""
+    res = context.session.execute(
+        sa.update(models.Node).where(models.Node.name == name)
+        .where(models.Node.disabled == sa.false())
+        .values(disabled=True, disabled_reason=reason[:255],
+                disabled_at=_now()))
+    return res.rowcount == 1
+
+
+@oslo_db_api.retry_on_deadlock
+@_CONTEXT.writer
+def vm_event_create(context, values):
+    """Store a crash event once per (node, cycle, uuid, event, source).
+
+    :returns: (event, created).
+    """
+    values = dict(values)
+    values.setdefault('source', 'libvirt')
+    row = models.VMEvent(**values)
+    try:
+        with context.session.begin_nested():
+            context.session.add(row)
+            context.session.flush()
+    except db_exc.DBDuplicateEntry:
+        existing = context.session.execute(
+            sa.select(models.VMEvent)
+            .where(models.VMEvent.node == values['node'])
+            .where(models.VMEvent.cycle == values['cycle'])
+            .where(models.VMEvent.uuid == values['uuid'])
+            .where(models.VMEvent.event == values['event'])
+            .where(models.VMEvent.source == values['source'])).scalar_one()
+        return existing, False
+    return row, True
+
+
+@oslo_db_api.retry_on_deadlock
+@_CONTEXT.writer
+def vm_update_from_nova(context, uuid, host=None, values=None):
+    """What Nova's notifications say of an instance: host, flavor size,
+    task state. ``host`` is a node name (created when unknown)."""
+    values = dict(values or {})
+    session = context.session
+    if host:
+        node = _node_by_name(session, host)
+        if node is None:
+            node = models.Node(name=host, host_state='unknown',
+                               disabled=False, maintenance=False)
+            try:
+                with session.begin_nested():
+                    session.add(node)
+                    session.flush()
+            except db_exc.DBDuplicateEntry:
+                node = _node_by_name(session, host)
+        values['node_id'] = node.id
+    values['updated_at'] = _now()
+    stmt = sa.update(models.VM).where(models.VM.uuid == uuid).values(**values)
+    if session.execute(stmt).rowcount:
+        return
+    values.setdefault('state', 'unknown')
+    try:
+        with session.begin_nested():
+            session.execute(sa.insert(models.VM).values(
+                uuid=uuid, created_at=_now(), **values))
+    except db_exc.DBDuplicateEntry:
+        session.execute(stmt)
+
+
+@oslo_db_api.retry_on_deadlock
+@_CONTEXT.writer
+def vm_delete_by_uuid(context, uuid):
+    """Nova deleted the instance: forget it."""
+    context.session.execute(sa.delete(models.VM)
+                            .where(models.VM.uuid == uuid))
+
+# --- end of engine section ---------------------------------------------------

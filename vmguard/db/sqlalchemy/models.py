@@ -296,3 +296,17 @@ class RecoveryAction(TimestampMixin, Base):
     status = sa.Column(sa.String(16), nullable=False, default='issuing')
     request_id = sa.Column(sa.String(64), nullable=True)
     detail = sa.Column(sa.Text, nullable=True)
+
+
+class Setting(TimestampMixin, Base):
+    """A global operator setting stored by the API (e.g. ``dry_run``).
+
+    A row overrides the configuration option of the same meaning; no row
+    means the option applies. The engine reads it through
+    ``vmguard.db.api.setting_get``.
+    """
+
+    __tablename__ = 'settings'
+
+    name = sa.Column(sa.String(64), primary_key=True)
+    value = sa.Column(sa.JSON, nullable=True)

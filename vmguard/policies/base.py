@@ -1,0 +1,31 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Base rules the others are built from."""
+
+from oslo_policy import policy
+
+RULE_ADMIN = 'rule:admin_api'
+RULE_READER = 'rule:reader_api'
+
+rules = [
+    policy.RuleDefault(
+        'admin_api', 'role:admin',
+        description='Operators of vmguard: may read and change everything.'),
+    policy.RuleDefault(
+        'reader_api', 'role:admin or role:reader',
+        description='May read what vmguard knows and did, change nothing.'),
+]
+
+
+def list_rules():
+    return rules
