@@ -1,0 +1,765 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The recovery executor: stored decisions become Nova actions.
+
+Each decision has one recovery row (created with it, ``pending``). The
+executor moves it through the status machine of the database API
+(compare-and-swap, so two engines never run one recovery) and runs the
+decision's action through a compute back end.
+
+Crash safety: every Nova action is recorded in ``recovery_actions`` (unique
+per recovery, server and action) *before* it is issued, with status
+``issuing``; once Nova accepted it the row becomes ``accepted``, and
+``done`` when the server reached its expected state. An engine that is
+killed and started again calls :meth:`RecoveryExecutor.resume_unfinished`:
+a recorded action is never issued again; one that was recorded but may or
+may not have reached Nova (``issuing``) is looked up in Nova's instance
+action list of the server first.
+"""
+
+import collections
+import json
+import threading
+import time
+
+import futurist
+from oslo_log import log as logging
+from oslo_utils import timeutils
+
+from vmguard.common import context as vmg_context
+from vmguard.common import exception
+from vmguard.compute import base
+from vmguard.compute import fencing
+from vmguard import conf
+from vmguard.db import api as db_api
+
+LOG = logging.getLogger(__name__)
+CONF = conf.CONF
+
+# How a server is moved, per mode: (key of the recovery action, Nova's name
+# of it in the instance action list).
+MOVES = {
+    'evacuate': ('evacuate', base.ACTION_EVACUATE),
+    'live': ('live_migrate', base.ACTION_LIVE_MIGRATE),
+    'cold': ('migrate', base.ACTION_MIGRATE),
+}
+# Slack between vmguard's and Nova's clocks when looking for an action.
+CLOCK_SLACK = 2.0
+
+
+class ActionFailed(exception.VmguardException):
+    msg_fmt = '%(reason)s'
+
+
+class _Run:
+    """One execution of one recovery (the state a handler needs)."""
+
+    def __init__(self, context, recovery, decision):
+        self.context = context
+        self.recovery = recovery
+        self.decision = decision
+        created = decision.created_at or timeutils.utcnow()
+        self.t0 = created.replace(tzinfo=None)
+
+    def elapsed(self):
+        now = timeutils.utcnow().replace(tzinfo=None)
+        return round((now - self.t0).total_seconds(), 3)
+
+
+def _now_iso():
+    return timeutils.utcnow().replace(tzinfo=None).isoformat()
+
+
+def _detail(row):
+    try:
+        return json.loads(row.detail) if row.detail else {}
+    except ValueError:
+        return {'text': row.detail}
+
+
+class RecoveryExecutor:
+    """Runs recoveries with a bounded pool of threads.
+
+    :param driver: compute back end (default: ``[recovery]
+        compute_driver``).
+    :param owner: name written as the recovery owner (default ``host``).
+    :param fencer: BMC fencer (default: Redfish from ``[recovery]``).
+    :param target_selector: callable(decision, server, exclude) -> ordered
+        list of node names; default: the decision's target first, then the
+        nodes vmguard knows as ``normal`` and not disabled, by free RAM.
+    """
+
+    def __init__(self, driver=None, owner=None, fencer=None,
+                 target_selector=None, sleep=time.sleep):
+        self.driver = driver if driver is not None else base.load_driver()
+        self.owner = owner or CONF.host
+        self.fencer = (fencer if fencer is not None
+                       else fencing.RedfishFencer())
+        self._target_selector = target_selector or self._default_targets
+        self._sleep = sleep
+        self._alert_hooks = []
+        self._handlers = {
+            'reboot': self._do_reboot,
+            'evacuate': self._do_evacuate,
+            'migrate_all': self._do_migrate_all,
+            'disable_node': self._do_disable_node,
+            'escalate': self._do_escalate,
+        }
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(
+            CONF.recovery.max_concurrent)
+        self._target_slots = {}
+        # target -> [vcpus, ram_mb] placed by this engine and not yet seen
+        # in the target's reported capacity.
+        self._reserved = collections.defaultdict(lambda: [0, 0])
+        self._pool = None
+
+    # --- set-up --------------------------------------------------------------
+
+    def add_alert_hook(self, hook):
+        """hook(decision, recovery, message) is called on every escalation."""
+        self._alert_hooks.append(hook)
+
+    def register_handler(self, action, handler):
+        """handler(context, recovery, decision) -> (status, message); e.g.
+        ``restart_service``, which the agent executes."""
+        self._handlers[action] = (
+            lambda run: handler(run.context, run.recovery, run.decision))
+
+    def start(self):
+        if self._pool is None:
+            self._pool = futurist.ThreadPoolExecutor(
+                max_workers=CONF.recovery.max_concurrent)
+
+    def stop(self, wait=True):
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait)
+            self._pool = None
+
+    def submit(self, decision):
+        """Run the recovery of a stored decision in the pool; a future."""
+        self.start()
+        return self._pool.submit(self.execute, decision)
+
+    def resume_unfinished(self, wait=False):
+        """Engine start-up: run every pending recovery and every running
+        one this engine owned when it stopped (its Nova actions already
+        issued are not issued again). Returns the futures, or the final
+        statuses when ``wait``."""
+        context = vmg_context.get_admin_context()
+        futures = []
+        for recovery, decision in db_api.recovery_list_unfinished(context):
+            if (recovery.status == 'running'
+                    and recovery.owner not in (None, self.owner)):
+                LOG.debug('Recovery %s is run by %s, not resumed here',
+                          recovery.uuid, recovery.owner)
+                continue
+            LOG.info('Resuming recovery %s (%s, status %s) of decision %s',
+                     recovery.uuid, decision.action, recovery.status,
+                     decision.uuid)
+            futures.append(self.submit(decision))
+        if wait:
+            return [f.result() for f in futures]
+        return futures
+
+    # --- one recovery --------------------------------------------------------
+
+    def execute(self, decision, take_over=False):
+        """Run the recovery of ``decision`` (a stored decision row) to its
+        end; returns its final status, or None when another engine has
+        it.
+
+        :param take_over: also resume a recovery that another engine was
+            running (the caller knows that engine is dead).
+        """
+        context = vmg_context.get_admin_context()
+        recovery = db_api.recovery_get_by_decision(context, decision.id)
+        status = recovery.status
+        if status not in ('pending', 'running'):
+            return status
+        if (status == 'running' and not take_over
+                and recovery.owner not in (None, self.owner)):
+            LOG.info('Recovery %s is run by %s', recovery.uuid,
+                     recovery.owner)
+            return None
+        handler = self._handlers.get(decision.action)
+        if status == 'pending':
+            skip = None
+            if handler is None:
+                skip = ('%s is not executed through the compute back end'
+                        % decision.action)
+            elif self._dry_run(context, decision.node):
+                skip = 'dry-run: no action taken'
+            if skip:
+                try:
+                    db_api.recovery_transition(context, recovery.id,
+                                               'skipped', expected='pending',
+                                               error=skip)
+                except exception.InvalidStateTransition:
+                    return None
+                LOG.info('Recovery %s (%s %s of %s by %s) skipped: %s',
+                         recovery.uuid, decision.action, decision.vm or '',
+                         decision.node, decision.rule, skip)
+                return 'skipped'
+        try:
+            recovery = db_api.recovery_transition(
+                context, recovery.id, 'running', expected=status,
+                owner=self.owner)
+        except exception.InvalidStateTransition:
+            LOG.info('Recovery %s is taken by another engine', recovery.uuid)
+            return None
+        run = _Run(context, recovery, decision)
+        LOG.info('Recovery %s: %s (rule %s) on %s%s, attempt %s',
+                 recovery.uuid, decision.action, decision.rule,
+                 decision.node,
+                 ' for %s' % decision.vm if decision.vm else '',
+                 recovery.attempts)
+        try:
+            final, message = handler(run)
+        except base.ComputeError as exc:
+            final, message = 'failed', str(exc)
+        except ActionFailed as exc:
+            final, message = 'failed', str(exc)
+        except Exception as exc:
+            LOG.exception('Recovery %s failed unexpectedly', recovery.uuid)
+            final, message = 'failed', 'unexpected error: %s' % exc
+        if final == 'escalated':
+            self._alert(decision, recovery, message)
+        log = LOG.info if final == 'succeeded' else LOG.warning
+        log('Recovery %s (%s on %s) %s after %.3fs%s', recovery.uuid,
+            decision.action, decision.node, final, run.elapsed(),
+            ': %s' % message if message else '')
+        db_api.recovery_transition(context, recovery.id, final,
+                                   expected='running',
+                                   error=(message or None))
+        return final
+
+    def _dry_run(self, context, node_name):
+        try:
+            node = db_api.node_get(context, node_name)
+        except exception.NodeNotFound:
+            node = None
+        return db_api.effective_dry_run(context, node,
+                                        default=CONF.recovery.dry_run)
+
+    def _alert(self, decision, recovery, message):
+        LOG.error('ALERT: recovery %s escalated: %s on %s (rule %s, vm %s, '
+                  'decision %s): %s', recovery.uuid, decision.action,
+                  decision.node, decision.rule, decision.vm, decision.uuid,
+                  message)
+        for hook in self._alert_hooks:
+            try:
+                hook(decision, recovery, message)
+            except Exception:
+                LOG.exception('Alert hook %s failed', hook)
+
+    # --- Nova calls: retries and the record-before-issue rule ----------------
+
+    def _call(self, fn, *args):
+        """A read or idempotent call, retried on 5xx/timeouts."""
+        retries = CONF.recovery.retries
+        for attempt in range(retries + 1):
+            try:
+                return fn(*args)
+            except base.ComputeUnavailable as exc:
+                if attempt >= retries:
+                    raise
+                delay = CONF.recovery.retry_interval * (2 ** attempt)
+                LOG.warning('Compute call %s failed (%s); retry %s/%s in '
+                            '%.1fs', getattr(fn, '__name__', fn), exc,
+                            attempt + 1, retries, delay)
+                self._sleep(delay)
+
+    def _nova_saw(self, server_id, nova_action, since, request_id=None):
+        """Did Nova record ``nova_action`` for the server: with our request
+        id, or (when Nova keeps its own ids) since ``since``?"""
+        if nova_action is None:
+            return False
+        limit = since.replace(tzinfo=None).timestamp() - CLOCK_SLACK
+        for action in self._call(self.driver.list_instance_actions,
+                                 server_id):
+            if action.action != nova_action:
+                continue
+            if request_id and action.request_id == request_id:
+                return True
+            if not action.start_time:
+                continue
+            started = timeutils.parse_isotime(action.start_time)
+            started = timeutils.normalize_time(started)
+            if started.timestamp() >= limit:
+                return True
+        return False
+
+    def _issue(self, run, server, key, nova_action, target, fn,
+               detail=None):
+        """Record then issue one action; never issue a recorded one twice.
+
+        :param server: server id (or node name for node actions).
+        :param key: action key, unique within the recovery for ``server``.
+        :param nova_action: Nova's instance action name, to find out after
+            a crash whether an ``issuing`` action reached Nova; None for
+            idempotent node actions (they are simply issued again).
+        :param fn: fn(request_id) -> request id answered.
+        :returns: the action row; its status says what happened.
+        :raises: ComputeRejected (row ``rejected``), ComputeUnavailable
+            after the retries (row stays ``issuing``).
+        """
+        context = run.context
+        row, created = db_api.recovery_action_create(
+            context, run.recovery.id, server, key, target=target,
+            detail=json.dumps(detail or {}))
+        if not created:
+            if row.status != 'issuing':
+                LOG.info('Recovery %s: %s of %s already %s, not issued '
+                         'again', run.recovery.uuid, key, server, row.status)
+                return row
+            if self._nova_saw(server, nova_action, row.created_at,
+                              row.request_id):
+                LOG.info('Recovery %s: %s of %s reached Nova before the '
+                         'engine stopped; not issued again',
+                         run.recovery.uuid, key, server)
+                return db_api.recovery_action_update(context, row.id,
+                                                     status='accepted')
+        request_id = base.new_request_id()
+        row = db_api.recovery_action_update(context, row.id,
+                                            request_id=request_id)
+        retries = CONF.recovery.retries
+        attempt = 0
+        check_first = False
+        while True:
+            try:
+                # After an answer-less failure of a request that may have
+                # reached Nova, look before issuing it again.
+                if check_first and self._nova_saw(
+                        server, nova_action, row.created_at, request_id):
+                    answered = request_id
+                    break
+                check_first = False
+                answered = fn(request_id) or request_id
+                break
+            except base.ComputeRejected as exc:
+                info = dict(_detail(row), error=str(exc), code=exc.code)
+                db_api.recovery_action_update(context, row.id,
+                                              status='rejected',
+                                              detail=json.dumps(info))
+                LOG.warning('Recovery %s: Nova rejected %s of %s%s: %s',
+                            run.recovery.uuid, key, server,
+                            ' to %s' % target if target else '', exc)
+                raise
+            except base.ComputeUnavailable as exc:
+                if attempt >= retries:
+                    raise
+                delay = CONF.recovery.retry_interval * (2 ** attempt)
+                attempt += 1
+                LOG.warning('Recovery %s: %s of %s failed (%s); retry %s/%s '
+                            'in %.1fs', run.recovery.uuid, key, server, exc,
+                            attempt, retries, delay)
+                self._sleep(delay)
+                check_first = check_first or (exc.maybe_sent and
+                                              nova_action is not None)
+        info = dict(_detail(row), accepted_after=run.elapsed(),
+                    accepted_at=_now_iso())
+        LOG.info('Recovery %s: Nova accepted %s of %s%s (request %s) '
+                 '%.3fs after the decision', run.recovery.uuid, key, server,
+                 ' to %s' % target if target else '', answered,
+                 info['accepted_after'])
+        return db_api.recovery_action_update(
+            context, row.id, status='accepted', request_id=answered[:64],
+            detail=json.dumps(info))
+
+    def _finish(self, run, row, status, **info):
+        info = dict(_detail(row), finished_after=run.elapsed(),
+                    finished_at=_now_iso(), **info)
+        return db_api.recovery_action_update(run.context, row.id,
+                                             status=status,
+                                             detail=json.dumps(info))
+
+    def _wait(self, server_id, done, timeout=None):
+        """Poll the server until done(server) is true; return it.
+
+        Outages of the Compute API while waiting are tolerated until the
+        deadline. :raises: ActionFailed on timeout.
+        """
+        timeout = timeout or CONF.recovery.action_timeout
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            try:
+                last = self.driver.get_server(server_id)
+                if done(last):
+                    return last
+            except base.ComputeUnavailable as exc:
+                LOG.warning('Waiting for server %s: %s', server_id, exc)
+            if time.monotonic() >= deadline:
+                raise ActionFailed(
+                    reason='server %s did not reach the expected state '
+                    'within %ss (last seen: %s)' % (
+                        server_id, timeout,
+                        last and '%s on %s, task %s' % (
+                            last.status, last.host, last.task_state)))
+            self._sleep(CONF.recovery.poll_interval)
+
+    # --- reboot --------------------------------------------------------------
+
+    def _do_reboot(self, run):
+        vm = run.decision.vm
+        row = self._issue(
+            run, vm, 'reboot', base.ACTION_REBOOT, None,
+            lambda rid: self.driver.reboot_server(vm, rid, hard=True))
+        if row.status == 'done':
+            return 'succeeded', None
+        server = self._wait(vm, lambda s: s.task_state is None and
+                            s.status in (base.ACTIVE, base.ERROR))
+        if server.status != base.ACTIVE:
+            self._finish(run, row, 'failed')
+            return 'failed', 'server %s is %s after the hard reboot' % (
+                vm, server.status)
+        self._finish(run, row, 'done', active_after=run.elapsed())
+        return 'succeeded', None
+
+    # --- moving servers ------------------------------------------------------
+
+    def _target_slot(self, target):
+        with self._lock:
+            slot = self._target_slots.get(target)
+            if slot is None:
+                slot = threading.BoundedSemaphore(
+                    CONF.recovery.max_per_target)
+                self._target_slots[target] = slot
+            return slot
+
+    def _default_targets(self, decision, server, exclude):
+        context = vmg_context.get_admin_context()
+        nodes = db_api.node_list(context)
+        with self._lock:
+            reserved = {k: list(v) for k, v in self._reserved.items()}
+
+        def fits(node):
+            used = reserved.get(node.name, (0, 0))
+            if (node.vcpus_free is not None
+                    and node.vcpus_free - used[0] < server.vcpus):
+                return False
+            if (node.ram_mb_free is not None
+                    and node.ram_mb_free - used[1] < server.ram_mb):
+                return False
+            return True
+
+        eligible = [n for n in nodes
+                    if n.name not in exclude and n.host_state == 'normal'
+                    and not n.disabled and not n.maintenance and fits(n)]
+        eligible.sort(key=lambda n: (
+            -((n.ram_mb_free or 0) - reserved.get(n.name, (0, 0))[1]),
+            n.name))
+        names = [n.name for n in eligible]
+        first = decision.target
+        if first and first not in exclude:
+            names = [first] + [n for n in names if n != first]
+        return names
+
+    def _reserve(self, target, server, sign=1):
+        with self._lock:
+            used = self._reserved[target]
+            used[0] += sign * server.vcpus
+            used[1] += sign * server.ram_mb
+
+    def _move(self, run, server, mode, want_running):
+        """Move one server off ``run.decision.node``: try the targets in
+        order; return (True, target) or (False, why)."""
+        source = run.decision.node
+        base_key, nova_action = MOVES[mode]
+        # An earlier attempt of this recovery (before a crash) may already
+        # have issued a move: finish what the records say first.
+        for key, row in self._recorded_moves(run, server.id, base_key):
+            if row.status == 'done':
+                return True, row.target
+            if row.status == 'accepted':
+                ok, _why = self._complete_move(run, server.id, row, mode,
+                                               want_running)
+                if ok:
+                    return True, row.target
+            elif row.status == 'issuing':
+                ok, _why = self._move_to(run, server, mode, key, nova_action,
+                                         row.target, want_running)
+                if ok:
+                    return True, row.target
+        tried = {source}
+        tried.update(row.target for _k, row in
+                     self._recorded_moves(run, server.id, base_key))
+        attempt = len(tried)
+        reasons = []
+        for target in self._target_selector(run.decision, server, tried):
+            if target in tried:
+                continue
+            tried.add(target)
+            key = base_key if attempt == 1 else '%s:%d' % (base_key, attempt)
+            attempt += 1
+            ok, why = self._move_to(run, server, mode, key, nova_action,
+                                    target, want_running)
+            if ok:
+                return True, target
+            reasons.append('%s: %s' % (target, why))
+            if isinstance(why, _SourceUp):
+                break
+        if not reasons:
+            reasons.append('no eligible target')
+        return False, '; '.join(str(r) for r in reasons)
+
+    def _recorded_moves(self, run, server_id, base_key):
+        rows = db_api.recovery_action_list(run.context, run.recovery.id)
+        return [(r.action, r) for r in rows
+                if r.server == server_id and
+                (r.action == base_key or r.action.startswith(base_key + ':'))]
+
+    def _move_to(self, run, server, mode, key, nova_action, target,
+                 want_running):
+        calls = {
+            'evacuate': lambda rid: self.driver.evacuate_server(
+                server.id, target, rid),
+            'live': lambda rid: self.driver.live_migrate_server(
+                server.id, target, rid),
+            'cold': lambda rid: self.driver.migrate_server(
+                server.id, target, rid),
+        }
+        slot = self._target_slot(target)
+        with slot, self._slots:
+            self._reserve(target, server)
+            try:
+                row = self._issue(run, server.id, key, nova_action, target,
+                                  calls[mode],
+                                  detail={'status_before': server.status,
+                                          'source': run.decision.node})
+            except base.ComputeRejected as exc:
+                self._reserve(target, server, sign=-1)
+                if 'still in use' in str(exc):
+                    return False, _SourceUp(str(exc))
+                return False, str(exc)
+            if row.status in ('rejected', 'failed'):
+                self._reserve(target, server, sign=-1)
+                return False, _detail(row).get('error', row.status)
+            ok, why = self._complete_move(run, server.id, row, mode,
+                                          want_running)
+            if not ok:
+                self._reserve(target, server, sign=-1)
+            return ok, why
+
+    def _complete_move(self, run, server_id, row, mode, want_running):
+        """Wait for an accepted move to end; confirm/start as needed."""
+        if row.status == 'done':
+            return True, None
+        target = row.target
+        def ended(server):
+            if server.status == base.ERROR:
+                return True
+            if server.task_state is not None or server.status == 'MIGRATING':
+                return False
+            if server.host == target:
+                return True
+            # Still on the source with no task: failed, or not started yet
+            # (Nova's conductor and scheduler work asynchronously): the
+            # migration record tells.
+            return self._move_failed(server_id, target)
+
+        try:
+            server = self._wait(server_id, ended)
+        except ActionFailed as exc:
+            self._finish(run, row, 'failed', error=str(exc))
+            return False, str(exc)
+        if server.host != target or server.status == base.ERROR:
+            why = 'server %s ended %s on %s' % (server_id, server.status,
+                                                server.host)
+            self._finish(run, row, 'failed', error=why)
+            return False, why
+        if server.status == base.VERIFY_RESIZE:
+            self._issue(run, server_id, 'confirm:%s' % target,
+                        base.ACTION_CONFIRM, target,
+                        lambda rid: self.driver.confirm_migration(
+                            server_id, rid))
+            server = self._wait(server_id, lambda s: s.task_state is None
+                                and s.status != base.VERIFY_RESIZE)
+        before = _detail(row).get('status_before')
+        if server.status == base.SHUTOFF and (
+                want_running or before == base.ACTIVE):
+            try:
+                self._issue(run, server_id, 'start:%s' % target,
+                            base.ACTION_START, target,
+                            lambda rid: self.driver.start_server(server_id,
+                                                                 rid))
+            except base.ComputeRejected as exc:
+                # 409: already started (e.g. by a previous attempt).
+                if exc.code != 409:
+                    raise
+            server = self._wait(server_id, lambda s: s.task_state is None
+                                and s.status in (base.ACTIVE, base.ERROR))
+        if server.status == base.ERROR:
+            why = 'server %s is in ERROR on %s' % (server_id, target)
+            self._finish(run, row, 'failed', error=why)
+            return False, why
+        self._finish(run, row, 'done', active_after=run.elapsed(),
+                     final_status=server.status)
+        LOG.info('Recovery %s: server %s is %s on %s, %.3fs after the '
+                 'decision', run.recovery.uuid, server_id, server.status,
+                 target, run.elapsed())
+        return True, None
+
+    def _move_failed(self, server_id, target):
+        migrations = [m for m in self._call(self.driver.list_migrations,
+                                            server_id)
+                      if m.get('dest_compute') in (target, None)]
+        if not migrations:
+            return False
+        latest = max(migrations, key=lambda m: m.get('id') or 0)
+        return latest.get('status') in base.MIGRATION_FAILED
+
+    def _do_evacuate(self, run):
+        decision = run.decision
+        server = self._call(self.driver.get_server, decision.vm)
+        service = self._call(self.driver.get_service, decision.node)
+        mode = 'evacuate' if service.is_down else 'cold'
+        ok, why = self._move(run, server, mode, want_running=True)
+        if ok:
+            return 'succeeded', None
+        return 'escalated', 'server %s could not be moved off %s (%s)' % (
+            decision.vm, decision.node, why)
+
+    # --- migrate_all, fencing ------------------------------------------------
+
+    def _mass_failure(self, run):
+        nodes = db_api.node_list(run.context)
+        cycles = [n.last_cycle for n in nodes if n.last_cycle is not None]
+        if not nodes or not cycles:
+            return None
+        newest = max(cycles)
+        silent = [n.name for n in nodes
+                  if n.last_cycle is None or
+                  n.last_cycle <= newest - CONF.engine.silent_cycles]
+        ratio = len(silent) / len(nodes)
+        if ratio > CONF.recovery.mass_failure_ratio:
+            return ('mass failure guard: %d of %d nodes silent at once (%s); '
+                    'not fencing or evacuating' % (
+                        len(silent), len(nodes), ', '.join(sorted(silent))))
+        return None
+
+    def _fence(self, run, node):
+        """Force the compute service down, power off through the BMC and
+        wait for the BMC to confirm. Returns None or why it failed."""
+        self._issue(run, node, 'force_down', None, None,
+                    lambda rid: self.driver.force_down_service(node, rid))
+        if not self.fencer.configured(node):
+            LOG.warning('Node %s has no BMC configured: fenced by forcing its '
+                        'compute service down only', node)
+            return None
+        try:
+            self._issue(run, node, 'power_off', None, None,
+                        lambda rid: self.fencer.power_off(node))
+        except fencing.FencingError as exc:
+            return str(exc)
+        if not self.fencer.wait_off(node, CONF.recovery.fence_timeout):
+            return ('BMC of %s did not confirm the power off within %ss'
+                    % (node, CONF.recovery.fence_timeout))
+        LOG.info('Node %s is powered off (confirmed by its BMC)', node)
+        return None
+
+    def _do_migrate_all(self, run):
+        decision = run.decision
+        node = decision.node
+        if decision.rule == 'R9':
+            guard = self._mass_failure(run)
+            if guard:
+                return 'escalated', guard
+            why = self._fence(run, node)
+            if why:
+                return 'escalated', 'fencing failed: %s' % why
+        service = self._call(self.driver.get_service, node)
+        servers = {s.id: s for s in self._call(self.driver.list_servers,
+                                                node)}
+        # Servers an earlier attempt already moved (not on the node any
+        # more) but did not finish (confirm, start).
+        for row in db_api.recovery_action_list(run.context, run.recovery.id):
+            if (row.server not in servers and row.server != node
+                    and row.status in ('issuing', 'accepted')):
+                try:
+                    servers[row.server] = self._call(self.driver.get_server,
+                                                     row.server)
+                except base.ServerNotFound:
+                    continue
+        plan = []
+        for server in servers.values():
+            # A move recorded by an earlier attempt is finished the same
+            # way, whatever the server looks like now (e.g. MIGRATING).
+            mode = self._recorded_mode(run, server.id)
+            if mode is not None or server.host != node:
+                pass
+            elif service.is_down:
+                mode = 'evacuate'
+            elif server.status in (base.ACTIVE, base.PAUSED):
+                mode = 'live'
+            elif server.status == base.SHUTOFF:
+                mode = 'cold'
+            else:
+                mode = None
+            plan.append((server, mode))
+        failures = []
+        workers = min(max(len(plan), 1), CONF.recovery.max_concurrent)
+        with futurist.ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = []
+            for server, mode in plan:
+                if mode is None:
+                    failures.append('%s: cannot move a server in status %s'
+                                    % (server.id, server.status))
+                    continue
+                futures.append((server, pool.submit(
+                    self._move, run, server, mode,
+                    want_running=False)))
+            for server, future in futures:
+                try:
+                    ok, why = future.result()
+                except (base.ComputeError, ActionFailed) as exc:
+                    ok, why = False, str(exc)
+                if not ok:
+                    failures.append('%s: %s' % (server.id, why))
+        if failures:
+            return 'escalated', ('%d of %d servers of %s not moved: %s' % (
+                len(failures), len(plan), node, '; '.join(failures)))
+        return 'succeeded', ('%d servers moved' % len(plan)
+                             if plan else 'no servers on the node')
+
+    def _recorded_mode(self, run, server_id):
+        for row in db_api.recovery_action_list(run.context, run.recovery.id):
+            if row.server != server_id:
+                continue
+            for mode, (key, _nova) in MOVES.items():
+                if row.action == key or row.action.startswith(key + ':'):
+                    return mode
+        return None
+
+    # --- disable, escalate ---------------------------------------------------
+
+    def _do_disable_node(self, run):
+        decision = run.decision
+        node = decision.node
+        reason = ('vmguard %s: %s' % (decision.rule, decision.reason))[:255]
+        self._issue(run, node, 'disable', None, None,
+                    lambda rid: self.driver.disable_service(node, reason,
+                                                            rid))
+        db_api.node_get_or_create(run.context, node)
+        db_api.node_update(run.context, node, {
+            'disabled': True, 'disabled_reason': reason,
+            'disabled_at': timeutils.utcnow().replace(tzinfo=None)})
+        return 'succeeded', None
+
+    def _do_escalate(self, run):
+        return 'escalated', run.decision.reason
+
+
+class _SourceUp(str):
+    """Nova refuses to evacuate: the source compute service is up."""

@@ -1,0 +1,387 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""Recovery through vmguard's ``nova`` back end against a real Nova 34.
+
+The Nova of tools/nova (three fake-driver computes cmp-1..cmp-3) is
+started once for the test process. Each test creates its own servers and
+puts the hosts it changes (forced down, disabled) back the way it found
+them. Times from the decision to each Nova action accepted and to the
+server in its final state on its target are appended to
+``<run dir>/timings.jsonl`` and logged.
+"""
+
+import datetime
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from oslo_log import log as logging
+from oslo_utils import timeutils
+
+from vmguard.compute import base as compute_base
+from vmguard.compute import nova
+from vmguard.db import api as db_api
+from vmguard.engine import recovery
+from vmguard.tests.functional import base
+from vmguard.tests.functional.nova import fixtures as nova_fixtures
+
+LOG = logging.getLogger(__name__)
+VERSION = '2.95'
+
+
+class NovaRecoveryTestCase(base.FunctionalTestCase):
+
+    def setUp(self):
+        super().setUp()
+        try:
+            self.env = nova_fixtures.real_nova()
+        except nova_fixtures.NovaUnavailable as exc:
+            self.fail(str(exc))
+        self.db = self.mariadb()
+        self.flags(group='nova', auth_type='none',
+                   endpoint_override=self.env['endpoint'])
+        self.flags(group='recovery', poll_interval=0.2, retry_interval=0.5,
+                   action_timeout=120, retries=3)
+        self.driver = nova.NovaComputeDriver()
+        self.compute = self.driver.connection.compute
+        self.hosts = self.env['hosts']
+        for host in self.hosts:
+            self._restore_host(host)
+            db_api.node_get_or_create(self.context, host)
+            db_api.node_update(self.context, host, {
+                'host_state': 'normal', 'vcpus_free': 64,
+                'ram_mb_free': 65536, 'last_cycle': 100})
+        self.executor = recovery.RecoveryExecutor(driver=self.driver,
+                                                  owner='engine-ft')
+        self.addCleanup(self.executor.stop)
+        self.alerts = []
+        self.executor.add_alert_hook(
+            lambda d, r, m: self.alerts.append((d.uuid, m)))
+        self._n = 0
+
+    # --- Nova helpers -------------------------------------------------------
+
+    def _nova(self, method, url, body=None, ok=(200, 202, 204)):
+        resp = self.compute.request(url, method, json=body,
+                                    microversion=VERSION, raise_exc=False)
+        if resp.status_code not in ok:
+            self.fail('%s %s -> %s %s' % (method, url, resp.status_code,
+                                          resp.text[:500]))
+        return resp.json() if resp.content else None
+
+    def _wait_server(self, server_id, status, host=None, timeout=60):
+        deadline = time.monotonic() + timeout
+        while True:
+            server = self.driver.get_server(server_id)
+            if (server.status == status and server.task_state is None
+                    and (host is None or server.host == host)):
+                return server
+            if time.monotonic() > deadline:
+                self.fail('server %s is %s on %s (task %s), expected %s%s'
+                          % (server_id, server.status, server.host,
+                             server.task_state, status,
+                             ' on %s' % host if host else ''))
+            time.sleep(0.2)
+
+    def _server(self, host, stopped=False):
+        body = self._nova('POST', '/servers', {'server': {
+            'name': 'vmguard-ft-%s' % self.id().rsplit('.', 1)[-1],
+            'imageRef': self.env['image'], 'flavorRef': self.env['flavor'],
+            'networks': 'none', 'availability_zone': 'nova:%s' % host}})
+        server_id = body['server']['id']
+        self.addCleanup(self._delete_server, server_id)
+        self._wait_server(server_id, 'ACTIVE', host)
+        if stopped:
+            self._nova('POST', '/servers/%s/action' % server_id,
+                       {'os-stop': None})
+            self._wait_server(server_id, 'SHUTOFF', host)
+        return server_id
+
+    def _delete_server(self, server_id):
+        self._nova('DELETE', '/servers/%s' % server_id, ok=(204, 404))
+
+    def _actions(self, server_id):
+        return [a.action for a in
+                self.driver.list_instance_actions(server_id)]
+
+    def _migrations(self, server_id):
+        return self.driver.list_migrations(server_id)
+
+    def _service(self, host):
+        return self.driver.get_service(host)
+
+    def _restore_host(self, host):
+        """Force up and enable a host again (restarting its nova-compute
+        first when it was forced down, which Nova requires to clean up
+        evacuated servers)."""
+        svc = self._service(host)
+        if svc.forced_down:
+            name = 'compute-%s' % host
+            nova_fixtures.novactl('stop-service', name)
+            res = nova_fixtures.novactl('start-service', name)
+            self.assertEqual(0, res.returncode, res.stderr)
+            deadline = time.monotonic() + 90
+            while True:
+                resp = self.compute.request(
+                    '/os-services/%s' % svc.id, 'PUT',
+                    json={'forced_down': False}, microversion=VERSION,
+                    raise_exc=False)
+                if resp.status_code == 200:
+                    break
+                if time.monotonic() > deadline:
+                    self.fail('cannot force %s up: %s' % (host, resp.text))
+                time.sleep(1)
+        if svc.status != 'enabled':
+            self._nova('PUT', '/os-services/%s' % svc.id,
+                       {'status': 'enabled'})
+        deadline = time.monotonic() + 90
+        while self._service(host).state != 'up':
+            if time.monotonic() > deadline:
+                self.fail('nova-compute of %s is not up again' % host)
+            time.sleep(0.5)
+
+    def _force_down(self, host):
+        svc = self._service(host)
+        self._nova('PUT', '/os-services/%s' % svc.id, {'forced_down': True})
+        self.addCleanup(self._restore_host, host)
+
+    # --- vmguard helpers ----------------------------------------------------
+
+    def _decision(self, action, node, vm=None, target=None, rule='R1',
+                  reason='functional test'):
+        self._n += 1
+        self.t_decision = timeutils.utcnow().replace(tzinfo=None)
+        decision, _created = db_api.decision_create(self.context, {
+            'incident_key': '%s-%d' % (self.id(), self._n), 'node': node,
+            'cycle': 100, 'action': action, 'vm': vm, 'target': target,
+            'rule': rule, 'reason': reason})
+        return decision
+
+    def _recovery(self, decision):
+        return db_api.recovery_get_by_decision(self.context, decision.id)
+
+    def _rows(self, decision):
+        return db_api.recovery_action_list(self.context,
+                                           self._recovery(decision).id)
+
+    def _record_timings(self, decision):
+        """Seconds from the decision to each action accepted by Nova and to
+        the server in its final state; logged and appended to
+        timings.jsonl."""
+        out = []
+        for row in self._rows(decision):
+            detail = json.loads(row.detail or '{}')
+            entry = {'test': self.id().rsplit('.', 2)[-1],
+                     'decision': decision.action, 'rule': decision.rule,
+                     'action': row.action, 'server': row.server,
+                     'target': row.target, 'status': row.status}
+            for key in ('accepted_at', 'finished_at'):
+                if detail.get(key):
+                    at = datetime.datetime.fromisoformat(detail[key])
+                    entry[key.replace('_at', '_s')] = round(
+                        (at - self.t_decision).total_seconds(), 3)
+            out.append(entry)
+            LOG.info('timing %s', entry)
+        with open(os.path.join(self.env['run_dir'], 'timings.jsonl'),
+                  'a') as f:
+            for entry in out:
+                f.write(json.dumps(entry) + '\n')
+        return out
+
+
+class TestRecoveryAgainstNova(NovaRecoveryTestCase):
+
+    def test_hard_reboot(self):
+        server_id = self._server('cmp-1')
+        decision = self._decision('reboot', 'cmp-1', vm=server_id)
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self._wait_server(server_id, 'ACTIVE', 'cmp-1')
+        [row] = self._rows(decision)
+        self.assertEqual(('reboot', 'done'), (row.action, row.status))
+        reboots = [a for a in self.driver.list_instance_actions(server_id)
+                   if a.action == 'reboot']
+        self.assertEqual([row.request_id], [a.request_id for a in reboots])
+        self._record_timings(decision)
+
+    def test_r9_force_down_and_evacuate_to_chosen_target(self):
+        running = self._server('cmp-1')
+        stopped = self._server('cmp-1', stopped=True)
+        db_api.node_update(self.context, 'cmp-1', {'last_cycle': 97})
+        self.addCleanup(self._restore_host, 'cmp-1')
+        decision = self._decision('migrate_all', 'cmp-1', target='cmp-2',
+                                  rule='R9', reason='node silent')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self.assertTrue(self._service('cmp-1').forced_down)
+        # 2.95: evacuated servers stay SHUTOFF; the running one is started.
+        self._wait_server(running, 'ACTIVE', 'cmp-2')
+        self._wait_server(stopped, 'SHUTOFF', 'cmp-2')
+        for server_id in (running, stopped):
+            [migration] = self._migrations(server_id)
+            self.assertEqual(('evacuation', 'cmp-2'),
+                             (migration['migration_type'],
+                              migration['dest_compute']))
+            self.assertEqual(1, self._actions(server_id).count('evacuate'))
+        self.assertEqual(1, self._actions(running).count('start'))
+        self.assertEqual(0, self._actions(stopped).count('start'))
+        self._record_timings(decision)
+
+    def test_r3_evacuate_from_down_host_starts_on_target(self):
+        server_id = self._server('cmp-3')
+        self._force_down('cmp-3')
+        decision = self._decision('evacuate', 'cmp-3', vm=server_id,
+                                  target='cmp-1', rule='R3',
+                                  reason='VM crashed while host failed')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self._wait_server(server_id, 'ACTIVE', 'cmp-1')
+        self.assertEqual(1, self._actions(server_id).count('evacuate'))
+        self._record_timings(decision)
+
+    def test_r3_evacuate_from_up_host_cold_migrates(self):
+        # A crashed guest that Nova already stopped, on a degraded host
+        # whose compute service is up: cold migration, confirm, start.
+        server_id = self._server('cmp-2', stopped=True)
+        decision = self._decision('evacuate', 'cmp-2', vm=server_id,
+                                  target='cmp-3', rule='R3')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self._wait_server(server_id, 'ACTIVE', 'cmp-3')
+        [migration] = self._migrations(server_id)
+        self.assertEqual(('migration', 'cmp-3', 'confirmed'),
+                         (migration['migration_type'],
+                          migration['dest_compute'], migration['status']))
+        self._record_timings(decision)
+
+    def test_target_rejected_falls_back_to_next_target(self):
+        server_id = self._server('cmp-1')
+        self._force_down('cmp-1')
+        # The chosen target is disabled in Nova (vmguard does not know).
+        svc = self._service('cmp-2')
+        self._nova('PUT', '/os-services/%s' % svc.id,
+                   {'status': 'disabled', 'disabled_reason': 'ft'})
+        self.addCleanup(self._restore_host, 'cmp-2')
+        decision = self._decision('evacuate', 'cmp-1', vm=server_id,
+                                  target='cmp-2', rule='R3')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self._wait_server(server_id, 'ACTIVE', 'cmp-3')
+        rows = {r.action: r for r in self._rows(decision)}
+        # Nova accepts it and its scheduler refuses the disabled host.
+        self.assertIn(rows['evacuate'].status, ('rejected', 'failed'))
+        self.assertEqual('done', rows['evacuate:2'].status)
+
+    def test_migrate_all_live_and_cold(self):
+        running = [self._server('cmp-2') for _ in range(2)]
+        stopped = self._server('cmp-2', stopped=True)
+        decision = self._decision('migrate_all', 'cmp-2', target='cmp-3',
+                                  rule='R4', reason='host failed')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        for server_id in running:
+            self._wait_server(server_id, 'ACTIVE', 'cmp-3')
+            [migration] = self._migrations(server_id)
+            self.assertEqual('live-migration', migration['migration_type'])
+        self._wait_server(stopped, 'SHUTOFF', 'cmp-3')
+        [migration] = self._migrations(stopped)
+        self.assertEqual(('migration', 'confirmed'),
+                         (migration['migration_type'], migration['status']))
+        self.assertEqual([], self.driver.list_servers('cmp-2'))
+        self._record_timings(decision)
+
+    def test_disable_node_with_reason(self):
+        self.addCleanup(self._restore_host, 'cmp-3')
+        decision = self._decision('disable_node', 'cmp-3', rule='R8',
+                                  reason='libvirtd keeps failing')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        svc = self._service('cmp-3')
+        self.assertEqual(('disabled', 'vmguard R8: libvirtd keeps failing'),
+                         (svc.status, svc.disabled_reason))
+        node = db_api.node_get(self.context, 'cmp-3')
+        self.assertTrue(node.disabled)
+        self._record_timings(decision)
+
+    def test_nova_api_down_during_recovery(self):
+        self.flags(group='recovery', retries=8)
+        server_id = self._server('cmp-2')
+        decision = self._decision('reboot', 'cmp-2', vm=server_id)
+        self.assertEqual(0, nova_fixtures.novactl(
+            'stop-service', 'nova-api').returncode)
+        self.addCleanup(nova_fixtures.novactl, 'start-service', 'nova-api')
+        result = []
+        worker = threading.Thread(
+            target=lambda: result.append(self.executor.execute(decision)))
+        worker.start()
+        time.sleep(4)
+        self.assertEqual(0, nova_fixtures.novactl(
+            'start-service', 'nova-api').returncode)
+        worker.join(120)
+        self.assertEqual(['succeeded'], result)
+        self.assertEqual(1, self._actions(server_id).count('reboot'))
+        timings = self._record_timings(decision)
+        # Accepted only once the API was back.
+        self.assertGreater(timings[0]['accepted_s'], 4)
+
+
+class TestEngineKilled(NovaRecoveryTestCase):
+
+    def _engine(self, config):
+        return subprocess.Popen(
+            [sys.executable, '-m',
+             'vmguard.tests.functional.nova.engine_process',
+             '--config-file', config],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def test_engine_sigkilled_mid_migrate_all_resumes(self):
+        servers = [self._server('cmp-1') for _ in range(4)]
+        decision = self._decision('migrate_all', 'cmp-1', target='cmp-2',
+                                  rule='R4', reason='host failed')
+        fd, config = tempfile.mkstemp(suffix='.conf')
+        self.addCleanup(os.unlink, config)
+        with os.fdopen(fd, 'w') as f:
+            f.write('[DEFAULT]\nhost = engine-ft\n'
+                    '[database]\nconnection = %s\n'
+                    '[nova]\nauth_type = none\nendpoint_override = %s\n'
+                    '[recovery]\nmax_concurrent = 1\npoll_interval = 0.2\n'
+                    'retry_interval = 0.5\n' % (self.db.url,
+                                                self.env['endpoint']))
+        first = self._engine(config)
+        self.addCleanup(lambda: first.poll() is None and first.kill())
+        deadline = time.monotonic() + 120
+        # Kill it once the second server's migration is recorded.
+        while len(self._rows(decision)) < 2:
+            if first.poll() is not None or time.monotonic() > deadline:
+                self.fail('engine ended before it was killed: %s'
+                          % first.communicate()[1][-3000:])
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        self.assertEqual('running', self._recovery(decision).status)
+        second = self._engine(config)
+        out, err = second.communicate(timeout=300)
+        self.assertEqual(0, second.returncode, err[-3000:])
+        [result] = [line for line in out.splitlines()
+                    if line.startswith('RESULT ')]
+        self.assertEqual(['succeeded'], json.loads(result[7:]),
+                         out[-6000:])
+        rec = self._recovery(decision)
+        self.assertEqual(('succeeded', 2), (rec.status, rec.attempts))
+        for server_id in servers:
+            self._wait_server(server_id, 'ACTIVE', 'cmp-2')
+            self.assertEqual(1, len(self._migrations(server_id)),
+                             self._migrations(server_id))
+            self.assertEqual(
+                1, self._actions(server_id).count(
+                    compute_base.ACTION_LIVE_MIGRATE))
+        self._record_timings(decision)
