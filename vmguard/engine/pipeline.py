@@ -78,7 +78,7 @@ class NodeState:
         self.history = {}       # cycle -> (host_state, ext_failed, not_ok)
         self.incidents = {}     # incident key -> first cycle
         self.disabled = False   # disabled by vmguard
-        self.decided = set()    # crashed VMs already decided
+        self.decided = {}       # crashed VM uuid -> cycle of its decision
         self.reboots = {}       # uuid -> [cycles of R1 reboots]
         self.vms = ()           # VMInfo list of the latest snapshot
         self.hardware = ()      # HardwareItem list of the latest snapshot
@@ -96,7 +96,7 @@ class NodeState:
                             self.history.items()},
                 'incidents': dict(self.incidents),
                 'disabled': self.disabled,
-                'decided': sorted(self.decided),
+                'decided': dict(self.decided),
                 'reboots': {u: list(c) for u, c in self.reboots.items()}}
 
     def load(self, blob):
@@ -106,7 +106,10 @@ class NodeState:
                         (blob.get('history') or {}).items()}
         self.incidents = dict(blob.get('incidents') or {})
         self.disabled = bool(blob.get('disabled'))
-        self.decided = set(blob.get('decided') or ())
+        decided = blob.get('decided') or {}
+        if isinstance(decided, list):  # older blobs: no cycle
+            decided = dict.fromkeys(decided, self.last_cycle or 0)
+        self.decided = dict(decided)
         self.reboots = {u: list(c) for u, c in
                         (blob.get('reboots') or {}).items()}
 

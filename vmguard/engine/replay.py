@@ -19,6 +19,7 @@ as one JSON line as soon as it is made. Malformed lines are reported on
 stderr with their line number and skipped.
 """
 
+import gc
 import json
 import sys
 
@@ -40,6 +41,20 @@ def replay(lines, pipeline, emit, report):
     :param emit: called with each decision as it is made.
     :param report: called with (line number, message) for bad lines.
     """
+    # The pipeline keeps one snapshot's worth of parsed state per node, so
+    # nearly every container allocated for a snapshot survives until that
+    # node's next one: with the default gen-0 threshold (700) the cyclic
+    # collector runs every few lines and walks that state again and again.
+    # The pipeline creates no reference cycles per record; collect rarely.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], 50000), *thresholds[1:])
+    try:
+        return _replay(lines, pipeline, emit, report)
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _replay(lines, pipeline, emit, report):
     rejected = 0
     loads = json.loads
     parse = records.parse_record

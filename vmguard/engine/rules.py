@@ -49,7 +49,7 @@ class Rules:
 
     def _crash(self, st, cycle, uuid, state, reason, vcpus, ram_mb,
                host_state, ext_failed, not_ok, source, out):
-        st.decided.add(uuid)
+        st.decided[uuid] = cycle
         what = '%s/%s' % (state, reason) if reason else state
         evidence = {'host_state': host_state, 'not_ok': not_ok,
                     'external_failed': list(ext_failed),
@@ -149,9 +149,13 @@ class Rules:
                         vm.ram_mb, a.host_state, a.external_failed,
                         a.not_ok, 'snapshot', out)
         if decided:
-            for uuid in a.not_crashed:
-                if uuid in decided:
-                    decided.discard(uuid)
+            # Re-arm a VM seen not crashed (or gone from the node) in a
+            # cycle after its decision: a snapshot of the crash's own cycle
+            # may have been collected just before the crash.
+            crashed = {vm.uuid for vm in a.crashed}
+            for uuid, when in list(decided.items()):
+                if when < cycle and uuid not in crashed:
+                    del decided[uuid]
         if st.reboots:
             self._prune_reboots(st, cycle)
         if a.services_down:

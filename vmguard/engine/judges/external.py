@@ -26,6 +26,10 @@ class ExternalJudge(base.Judge):
 
     def judge(self, snapshot, data, assessment):
         streak = data.get('streak')
+        if streak and data.get('cycle') != snapshot.cycle - 1:
+            # A cycle without a snapshot breaks "consecutive".
+            data['streak'] = streak = {}
+        data['cycle'] = snapshot.cycle
         external = snapshot.external
         if not external:
             if streak:

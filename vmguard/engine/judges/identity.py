@@ -39,13 +39,20 @@ class IdentityPathJudge(base.Judge):
 
     def judge(self, snapshot, data, assessment):
         items = data.get('items')
+        cycle = snapshot.cycle
+        if data.get('off') and data.get('cycle') != cycle - 1:
+            # A cycle without a snapshot breaks "consecutive".
+            for entry in items.values():
+                entry[2] = 0
+                entry[3] = None
+            data['off'] = 0
+        data['cycle'] = cycle
         if items is None:
             items = data['items'] = {}
         elif assessment.same_hardware and not data.get('off'):
             # Same items as last cycle and none off its baseline path.
             return
         need = self.thresholds.identity_cycles
-        cycle = snapshot.cycle
         rank = _RANK
         off = 0
         for item in snapshot.hardware:

@@ -25,6 +25,10 @@ class ServiceJudge(base.Judge):
 
     def judge(self, snapshot, data, assessment):
         down = data.get('down')
+        if down and data.get('cycle') != snapshot.cycle - 1:
+            # A cycle without a snapshot breaks "consecutive".
+            data['down'] = down = {}
+        data['cycle'] = snapshot.cycle
         new = {}
         for svc in snapshot.services:
             if svc.state != 'running':

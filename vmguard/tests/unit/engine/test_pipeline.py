@@ -166,3 +166,46 @@ class TestTargets(base.TestCase):
         self.flags(group='engine', max_reboots=5)
         self.assertEqual(5, judge_base.Thresholds.from_config(
             self.conf).max_reboots)
+
+
+class TestRegressions(base.TestCase):
+    """Bugs found in review of the judgment core."""
+
+    def _ext_snap(self, node, cycle, health):
+        return records.parse_record({
+            'type': 'snapshot', 'node': node, 'cycle': cycle,
+            'hardware': [{'id': 'psu-1', 'kind': 'power', 'health': 'ok'}],
+            'external': [{'id': 'nfs', 'kind': 'storage',
+                          'health': health}],
+            'services': [], 'capacity': {'vcpus_free': 8,
+                                         'ram_mb_free': 8000},
+            'vms': []})
+
+    def test_event_before_a_snapshot_taken_just_before_the_crash(self):
+        p = pipeline.Pipeline()
+        p.process(snap('a', 1, vms=[('u', 'running', 'booted')]))
+        p.process(snap('b', 1))
+        p.process(event('a', 2, 'u'))
+        out = p.process(snap('a', 2, vms=[('u', 'running', 'booted')]))
+        self.assertEqual(['reboot'], [d.action for d in out])
+        # The next cycle still shows the (same) crash: no second decision.
+        self.assertEqual([], p.process(
+            snap('a', 3, vms=[('u', 'crashed', 'panicked')])))
+
+    def test_decided_crashes_of_departed_vms_are_forgotten(self):
+        p = pipeline.Pipeline()
+        for c in range(1, 30):
+            p.process(snap('a', c, vms=[('vm-%d' % c, 'crashed',
+                                         'panicked')]))
+            p.process(snap('b', c))
+        self.assertLessEqual(len(p.nodes['a'].decided), 1)
+
+    def test_consecutive_means_without_a_missing_cycle(self):
+        p = pipeline.Pipeline()
+        out = []
+        for c in (1, 2, 9):
+            out += p.process(self._ext_snap('a', c, 'failed'))
+        self.assertEqual([], [d.rule for d in out])
+        for c in (10, 11):
+            out += p.process(self._ext_snap('a', c, 'failed'))
+        self.assertEqual(['R6', 'R6'], [d.rule for d in out])
