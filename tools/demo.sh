@@ -1,18 +1,12 @@
 #!/bin/bash
-# Main job of the README. For now: print the version, create the schema in
-# a throw-away SQLite database and show its revision. The all-in-one demo
-# (engine, agent and API on embedded defaults) replaces this later.
+# Main job of the README (tox -e demo): the all-in-one demo. Starts the
+# engine side, three simulated compute nodes with their agents (libvirt
+# test driver, sysfs tree, Redfish BMC each) and, with --serve, the REST
+# API; injects faults in phases and prints what vmguard saw, decided and
+# did. Exits 0 when every expected decision came. Extra arguments are
+# passed on (e.g. tox -e demo -- --serve).
 set -eu
 set -o pipefail
 
-workdir=$(mktemp -d)
-trap 'rm -rf "$workdir"' EXIT
-
-cat > "$workdir/vmguard.conf" <<CONF
-[DEFAULT]
-state_path = $workdir
-CONF
-
 vmguard-manage --version
-vmguard-manage --config-file "$workdir/vmguard.conf" db sync
-vmguard-manage --config-file "$workdir/vmguard.conf" db version
+exec vmguard-allinone "$@"

@@ -28,6 +28,13 @@ opts = [
     cfg.IntOpt('partitions', default=64, min=1, max=4096,
                help='Number of partitions of the hash ring (replicas per '
                     'member).'),
+    cfg.FloatOpt('membership_timeout', default=10.0, min=1.0, max=600.0,
+                 help='Seconds after its last heartbeat at which a dead '
+                      'engine leaves the group, so that its nodes move to '
+                      'the other engines (passed to the Redis backend as '
+                      'its membership_timeout unless the URL sets it). A '
+                      'node of a dead engine is judged again after at '
+                      'most this plus [engine] periodic_interval.'),
 ]
 
 

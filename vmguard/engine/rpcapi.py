@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Client side of the engine RPC API (used by agents)."""
+"""Client side of the engine RPC API (used by agents and engines)."""
 
 import oslo_messaging as messaging
 
@@ -25,16 +25,21 @@ class EngineAPI:
     * 1.0 - Initial version: ``report_snapshot``, ``report_vm_event``
       (casts; payloads are ``vmguard.objects.snapshot.Snapshot`` and
       ``VMEvent`` versioned objects).
+    * 1.1 - ``forwarded`` argument of both methods: an engine that is not
+      the owner of a node casts the record to the owner (RPC server named
+      after the owning engine) with ``forwarded=True``; the owner judges
+      it without looking at the hash ring again (no forwarding loops while
+      the engines' rings disagree).
     """
 
-    RPC_API_VERSION = '1.0'
+    RPC_API_VERSION = '1.1'
 
-    def __init__(self, conf, transport=None):
+    def __init__(self, conf, transport=None, version_cap=None):
         target = messaging.Target(topic=conf.engine.topic,
                                   version=self.RPC_API_VERSION)
-        self.client = rpc.get_client(target,
-                                     version_cap=self.RPC_API_VERSION,
-                                     transport=transport)
+        self.client = rpc.get_client(
+            target, version_cap=version_cap or self.RPC_API_VERSION,
+            transport=transport)
 
     def report_snapshot(self, context, snapshot):
         """Cast one node's snapshot of one cycle to the engine."""
@@ -45,3 +50,14 @@ class EngineAPI:
         """Cast a VM crash event (sent at once, between cycles)."""
         cctxt = self.client.prepare(version='1.0')
         cctxt.cast(context, 'report_vm_event', event=event)
+
+    def forward_snapshot(self, context, server, snapshot):
+        """Engine to engine: pass a snapshot to the node's owner."""
+        cctxt = self.client.prepare(server=server, version='1.1')
+        cctxt.cast(context, 'report_snapshot', snapshot=snapshot,
+                   forwarded=True)
+
+    def forward_vm_event(self, context, server, event):
+        """Engine to engine: pass a crash event to the node's owner."""
+        cctxt = self.client.prepare(server=server, version='1.1')
+        cctxt.cast(context, 'report_vm_event', event=event, forwarded=True)

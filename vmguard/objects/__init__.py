@@ -14,3 +14,4 @@
 def register_all():
     # Importing a module registers its objects with the registry.
     __import__('vmguard.objects.snapshot')
+    __import__('vmguard.objects.notification')

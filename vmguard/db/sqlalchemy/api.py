@@ -629,9 +629,48 @@ def _upsert(session, model, keys, values):
         session.execute(stmt.values(**values))
 
 
-def _save_node_delta(session, delta):
-    node_id = delta['node_id']
+def _bulk_insert(session, model, rows, keys):
+    """INSERT rows the engine believes new in one statement; when one of
+    them exists after all (a take-over, a VM that moved), upsert each."""
+    if not rows:
+        return
+    try:
+        with session.begin_nested():
+            session.execute(sa.insert(model), rows)
+    except db_exc.DBDuplicateEntry:
+        for row in rows:
+            row = dict(row)
+            key = {k: row.pop(k) for k in keys}
+            row.pop('created_at', None)
+            _upsert(session, model, key, row)
+
+
+# Tables whose new rows are inserted in bulk: delta key, model, unique key.
+_BULK = (
+    ('hardware_new', models.HardwareItem, ('node_id', 'item_id')),
+    ('external_new', models.ExternalItem, ('node_id', 'item_id')),
+    ('services_new', models.ServiceState, ('node_id', 'name')),
+    ('vms_new', models.VM, ('uuid',)),
+)
+
+
+def _save_node_delta(session, delta, bulk):
+    """Write one node's delta; its new rows are appended to ``bulk``."""
     cycle = delta['cycle']
+    if delta.get('node_id') is None:
+        # First snapshot of a node this engine has never stored.
+        node = _node_by_name(session, delta['name'])
+        if node is None:
+            node = models.Node(name=delta['name'], host_state='unknown',
+                               disabled=False, maintenance=False)
+            try:
+                with session.begin_nested():
+                    session.add(node)
+                    session.flush()
+            except db_exc.DBDuplicateEntry:
+                node = _node_by_name(session, delta['name'])
+        delta['node_id'] = node.id
+    node_id = delta['node_id']
     res = session.execute(
         sa.update(models.Node)
         .where(models.Node.id == node_id)
@@ -641,26 +680,42 @@ def _save_node_delta(session, delta):
     if res.rowcount != 1:
         # Another engine already stored a newer cycle of this node.
         return False
+    now = _now()
     period = delta.get('period')
     if period is not None:
-        session.execute(
-            sa.update(models.HostStatePeriod)
-            .where(models.HostStatePeriod.node_id == node_id)
-            .where(models.HostStatePeriod.cycle_to.is_(None))
-            .values(cycle_to=period['close_at']))
-        session.execute(sa.insert(models.HostStatePeriod).values(
-            node_id=node_id, state=period['state'], cycle_from=cycle,
-            cycle_to=None, reason=period['reason'], created_at=_now()))
+        if period['close_at'] is not None:
+            session.execute(
+                sa.update(models.HostStatePeriod)
+                .where(models.HostStatePeriod.node_id == node_id)
+                .where(models.HostStatePeriod.cycle_to.is_(None))
+                .values(cycle_to=period['close_at']))
+        bulk['periods'].append({
+            'node_id': node_id, 'state': period['state'],
+            'cycle_from': cycle, 'cycle_to': None,
+            'reason': period['reason'], 'created_at': now})
+    for key, model, _keys in _BULK:
+        rows = delta.get(key)
+        if rows:
+            stamp = hasattr(model, 'created_at')
+            for row in rows:
+                row = dict(row, node_id=node_id)
+                if stamp:
+                    row['created_at'] = now
+                bulk[key].append(row)
+    for c in delta.get('hardware_changes', ()):
+        bulk['changes'].append(dict(c, node_id=node_id, created_at=now))
+    # Changed rows are written after the new rows of the whole batch: a
+    # row may be new in an earlier delta of the same batch.
+    bulk['later'].append((node_id, delta, now))
+    return True
+
+
+def _save_changed_rows(session, node_id, delta, now):
     for item in delta.get('hardware', ()):
         item = dict(item)
         item_id = item.pop('item_id')
         _upsert(session, models.HardwareItem,
                 {'node_id': node_id, 'item_id': item_id}, item)
-    changes = delta.get('hardware_changes')
-    if changes:
-        now = _now()
-        session.execute(sa.insert(models.HardwareChange), [
-            dict(c, node_id=node_id, created_at=now) for c in changes])
     for item in delta.get('external', ()):
         item = dict(item)
         item_id = item.pop('item_id')
@@ -675,37 +730,95 @@ def _save_node_delta(session, delta):
         vm = dict(vm)
         uuid = vm.pop('uuid')
         vm['node_id'] = node_id
-        vm['updated_at'] = _now()
-        stmt = (sa.update(models.VM).where(models.VM.uuid == uuid)
-                .values(**vm))
-        if session.execute(stmt).rowcount:
-            continue
-        try:
-            with session.begin_nested():
-                session.execute(sa.insert(models.VM).values(
-                    uuid=uuid, created_at=_now(), **vm))
-        except db_exc.DBDuplicateEntry:
-            session.execute(stmt)
-    return True
+        vm['updated_at'] = now
+        _upsert(session, models.VM, {'uuid': uuid}, vm)
 
 
 @oslo_db_api.retry_on_deadlock
 @_CONTEXT.writer
-def engine_state_save(context, deltas):
-    """Store the changes of one or more snapshots in one transaction.
+def engine_state_save(context, deltas, judge_states=(), decisions=()):
+    """Store judged state and the decisions it caused in one transaction.
+
+    The judge state of a node says which incidents it has decided; storing
+    it together with those decisions means an engine that takes the node
+    over after a crash neither repeats nor loses one. New rows of all the
+    deltas are inserted with one statement per table.
 
     :param deltas: dicts built by ``vmguard.engine.persistence``: the
-        ``node_id`` and ``cycle``, the ``node`` row values, and optionally
-        a new host-state ``period`` and changed ``hardware``,
-        ``hardware_changes``, ``external``, ``services`` and ``vms`` rows.
-    :returns: the node ids whose delta was stored; a delta older than the
-        node's stored cycle is skipped (never written backwards).
+        node ``name``, ``node_id`` (None for a node not stored yet) and
+        ``cycle``, the ``node`` row values, and optionally a new
+        host-state ``period``, new rows (``hardware_new``,
+        ``external_new``, ``services_new``, ``vms_new``), changed rows
+        (``hardware``, ``external``, ``services``, ``vms``) and
+        ``hardware_changes``.
+    :param judge_states: (node name, judge state, cycle) to store on their
+        own (decisions made by the clock, not by a snapshot).
+    :param decisions: values for :func:`decision_create`.
+    :returns: (node ids whose delta was stored, [(decision, created)]). A
+        delta older than the node's stored cycle is skipped (never written
+        backwards).
     """
+    session = context.session
+    bulk = {'periods': [], 'changes': [], 'later': []}
+    for key, _model, _keys in _BULK:
+        bulk[key] = []
     stored = []
     for delta in deltas:
-        if _save_node_delta(context.session, delta):
+        if _save_node_delta(session, delta, bulk):
             stored.append(delta['node_id'])
-    return stored
+    if bulk['periods']:
+        session.execute(sa.insert(models.HostStatePeriod), bulk['periods'])
+    if bulk['changes']:
+        session.execute(sa.insert(models.HardwareChange), bulk['changes'])
+    for key, model, keys in _BULK:
+        _bulk_insert(session, model, bulk[key], keys)
+    for node_id, delta, now in bulk['later']:
+        _save_changed_rows(session, node_id, delta, now)
+    for name, state, cycle in judge_states:
+        session.execute(
+            sa.update(models.Node).where(models.Node.name == name)
+            .where(sa.or_(models.Node.judge_state_cycle.is_(None),
+                          models.Node.judge_state_cycle <= cycle))
+            .values(judge_state=state, judge_state_cycle=cycle))
+    results = [decision_create(context, values) for values in decisions]
+    return stored, results
+
+
+@oslo_db_api.retry_on_deadlock
+@_CONTEXT.writer
+def engine_nodes_ensure(context, names):
+    """Create the node rows that do not exist; return {name: id}.
+
+    Names another engine creates at the same moment are left out of the
+    answer (the caller falls back to :func:`node_get_or_create`).
+    """
+    session = context.session
+    found = dict(session.execute(
+        sa.select(models.Node.name, models.Node.id)
+        .where(models.Node.name.in_(names))).all())
+    missing = [n for n in names if n not in found]
+    if missing:
+        try:
+            with session.begin_nested():
+                session.execute(sa.insert(models.Node), [
+                    {'name': n, 'host_state': 'unknown', 'disabled': False,
+                     'maintenance': False, 'created_at': _now()}
+                    for n in missing])
+        except db_exc.DBDuplicateEntry:
+            return found
+        found.update(session.execute(
+            sa.select(models.Node.name, models.Node.id)
+            .where(models.Node.name.in_(missing))).all())
+    return found
+
+
+@_CONTEXT.reader
+def engine_node_load_by_name(context, name):
+    """:func:`engine_node_load` by node name; None for an unknown node."""
+    node = _node_by_name(context.session, name)
+    if node is None:
+        return None
+    return engine_node_load(context, node.id)
 
 
 @_CONTEXT.reader

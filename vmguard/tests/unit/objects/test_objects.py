@@ -24,8 +24,10 @@ from vmguard.tests import base as test_base
 # and engines of different releases talking to each other. When this test
 # fails: bump the object's VERSION, document it, then update the hash.
 EXPECTED_OBJECT_HASHES = {
+    'DecisionPayload': '1.0-6aa1b511f8e96e139a64dfff736b395c',
     'ExternalItem': '1.0-da2ff77a8d08d56f4dc1a20cba2c18cf',
     'HardwareItem': '1.0-fb2b6dacd1a1832052c5b927735d3691',
+    'RecoveryPayload': '1.0-ab4545c04c30ae7f96d0a665c150ced8',
     'ServiceState': '1.0-f8f0224588046a27088338d798a80a30',
     'Snapshot': '1.0-b74fc1b0c34f39faad2fd176ffde088e',
     'VMEvent': '1.0-16da40e2ad5dc50e0a6a8ae92f79cc5c',

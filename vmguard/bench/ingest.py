@@ -1,0 +1,360 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""python -m vmguard.bench ingest: snapshots/s of the engine vs a no-op.
+
+The same stream of snapshots (``--nodes`` nodes x ``--cycles`` cycles,
+``--vms`` VMs and ``--items`` hardware items each) is cast over the real
+RabbitMQ to
+
+(a) a no-op oslo.messaging RPC server (same serializer: it deserialises
+    the versioned objects and drops them), and
+(b) ``vmguard-engine`` with a fresh MariaDB database (one engine, then two
+    engines sharing the nodes through tooz/Redis).
+
+Each consumer runs in its own process. The stream is queued in RabbitMQ
+*before* the consumer starts, so the figure is the consumer's drain rate,
+not the publisher's speed. Printed: snapshots/s of each, the ratio b/a
+(target >= 0.5 with one engine), the scaling with two engines, and the
+engine's resident memory after it has judged every node.
+
+Needs RabbitMQ, MariaDB and Redis (addresses: VMGUARD_TEST_RABBIT_URL,
+VMGUARD_TEST_MYSQL_URL, VMGUARD_TEST_REDIS_URL, or the local defaults).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+RABBIT_URL = os.environ.get('VMGUARD_TEST_RABBIT_URL',
+                            'rabbit://guest:guest@127.0.0.1:5672/')
+MYSQL_URL = os.environ.get('VMGUARD_TEST_MYSQL_URL',
+                           'mysql+pymysql://root@127.0.0.1:3306/')
+REDIS_URL = os.environ.get('VMGUARD_TEST_REDIS_URL',
+                           'redis://127.0.0.1:6379')
+
+
+# --- the stream ---------------------------------------------------------
+
+def node_snapshot(node, n_vms, n_items):
+    hardware = [{'id': 'item-%02d' % i, 'kind': 'memory' if i % 3 else
+                 'disk', 'health': 'ok', 'identity': 'SN-%s-%d' % (node, i),
+                 'identity_path': 'inband'} for i in range(n_items)]
+    vms = [{'uuid': str(uuid.uuid5(uuid.NAMESPACE_DNS,
+                                   '%s-%d' % (node, i))),
+            'state': 'running', 'reason': 'booted', 'vcpus': 2,
+            'ram_mb': 4096} for i in range(n_vms)]
+    return {'type': 'snapshot', 'node': node, 'cycle': 1,
+            'collected_at': '2026-11-26T10:00:00Z', 'hardware': hardware,
+            'external': [{'id': 'nfs', 'kind': 'storage', 'health': 'ok'},
+                         {'id': 'uplink', 'kind': 'network',
+                          'health': 'ok'}],
+            'services': [{'name': n, 'state': 'running'} for n in
+                         ('nova-compute', 'libvirtd', 'ovs-vswitchd')],
+            'capacity': {'vcpus_free': 32, 'ram_mb_free': 131072},
+            'vms': vms}
+
+
+def publish(conf, topic, nodes, cycles, n_vms, n_items):
+    """Cast the stream (wire format of EngineAPI.report_snapshot)."""
+    import oslo_messaging as messaging
+
+    from vmguard.common import context
+    from vmguard.common import rpc
+    from vmguard import objects
+    from vmguard.objects import snapshot as snapshot_obj
+
+    objects.register_all()
+    transport = messaging.get_rpc_transport(conf, url=RABBIT_URL)
+    # Pre-serialised primitives: the publisher must not be the bottleneck.
+    client = messaging.get_rpc_client(
+        transport, messaging.Target(topic=topic),
+        serializer=rpc.RequestContextSerializer(None))
+    ctx = context.get_admin_context()
+    prims = [snapshot_obj.Snapshot.from_json_dict(
+        node_snapshot('bench-%04d' % i, n_vms, n_items)).obj_to_primitive()
+        for i in range(nodes)]
+    t0 = time.monotonic()
+    for cycle in range(1, cycles + 1):
+        for prim in prims:
+            prim['vmguard_object.data']['cycle'] = cycle
+            client.cast(ctx, 'report_snapshot', snapshot=prim)
+    elapsed = time.monotonic() - t0
+    transport.cleanup()
+    return elapsed
+
+
+# --- consumers (run as subprocesses of the benchmark) ------------------------
+
+class _NoopEndpoint:
+    def __init__(self):
+        import oslo_messaging as messaging
+        self.target = messaging.Target(version='1.1')
+        self.count = 0
+        self.first = None
+        self.last = None
+
+    def report_snapshot(self, context, snapshot, forwarded=False):
+        now = time.time()
+        if self.first is None:
+            self.first = now
+        self.count += 1
+        self.last = now
+
+
+def _write_config(path, topic, host, db_url=None, coordination=None):
+    lines = ['[DEFAULT]', 'transport_url = %s' % RABBIT_URL,
+             'host = %s' % host, 'use_stderr = false',
+             'log_file = %s.log' % path,
+             '[engine]', 'topic = %s' % topic, 'periodic_interval = 2',
+             '[notifications]', 'nova_listener = false', 'emit = false',
+             '[recovery]', 'dry_run = true',
+             '[retention]', 'purge_interval = 0']
+    if db_url:
+        lines += ['[database]', 'connection = %s' % db_url]
+    if coordination:
+        lines += ['[coordination]', 'backend_url = %s' % REDIS_URL,
+                  'group = %s' % coordination, 'membership_timeout = 5']
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return path
+
+
+def serve(mode, config_file, expect):
+    """Consume until ``expect`` snapshots were handled (or SIGTERM)."""
+    import oslo_messaging as messaging
+    from oslo_log import log as logging
+
+    from vmguard.common import config as vmg_config
+    from vmguard import conf
+
+    CONF = conf.CONF
+    vmg_config.prepare_service(['vmguard-bench', '--config-file',
+                                config_file])
+    logging.getLogger('vmguard').logger.setLevel('WARNING')
+    out = sys.stdout
+    if mode == 'noop':
+        from vmguard.common import rpc
+        from vmguard import objects
+        objects.register_all()
+        transport = messaging.get_rpc_transport(CONF)
+        endpoint = _NoopEndpoint()
+        server = messaging.get_rpc_server(
+            transport, messaging.Target(topic=CONF.engine.topic,
+                                        server=CONF.host),
+            [endpoint], serializer=rpc.get_serializer())
+        server.start()
+        out.write('READY\n')
+        out.flush()
+        while endpoint.count < expect:
+            time.sleep(0.01)
+        out.write('FIRST %f\nLAST %f\n' % (endpoint.first, endpoint.last))
+        out.flush()
+        server.stop()
+        server.wait()
+        return 0
+    from vmguard.engine import service
+    svc = service.EngineService(CONF, recovery_executor=None)
+    svc.start()
+    out.write('READY\n')
+    out.flush()
+    first = None
+    try:
+        while True:
+            stats = svc.manager.stats
+            if first is None and stats['snapshots']:
+                first = time.time()
+                out.write('FIRST %f\n' % first)
+                out.flush()
+            if svc.wait(0.01):
+                break
+    finally:
+        svc.stop()
+    return 0
+
+
+# --- driver ----------------------------------------------------------------
+
+def _spawn(mode, config_file, expect):
+    return subprocess.Popen(
+        [sys.executable, '-m', 'vmguard.bench.ingest', '--serve', mode,
+         '--config-file', config_file, '--expect', str(expect)],
+        stdout=subprocess.PIPE, text=True)
+
+
+def _wait_line(proc, prefix, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError('consumer exited (rc %s) before %s'
+                               % (proc.poll(), prefix))
+        if line.startswith(prefix):
+            return line.split()[1] if ' ' in line.strip() else ''
+    raise RuntimeError('timed out waiting for %s' % prefix)
+
+
+def _rss_mb(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _prime(procs_args):
+    """Start consumers once so their queues exist, then stop them."""
+    for mode, path in procs_args:
+        proc = _spawn(mode, path, 1)
+        _wait_line(proc, 'READY')
+        _stop(proc)
+
+
+def run_noop(conf, args, total, tmp):
+    topic = 'vmguard-bench-noop-%s' % uuid.uuid4().hex[:8]
+    path = _write_config(os.path.join(tmp, 'noop.conf'), topic, 'noop')
+    _prime([('noop', path)])
+    pub = publish(conf, topic, args.nodes, args.cycles, args.vms,
+                  args.items)
+    proc = _spawn('noop', path, total)
+    try:
+        _wait_line(proc, 'READY')
+        first = float(_wait_line(proc, 'FIRST', 600))
+        last = float(_wait_line(proc, 'LAST', 600))
+    finally:
+        _stop(proc)
+    return total / max(last - first, 1e-6), pub
+
+
+def _database():
+    import sqlalchemy as sa
+
+    from vmguard.db import migration
+    name = 'vmguard_bench_%s' % uuid.uuid4().hex[:10]
+    admin = sa.create_engine(MYSQL_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text('CREATE DATABASE %s CHARACTER SET utf8mb4'
+                             % name))
+    url = MYSQL_URL.rstrip('/') + '/' + name
+    engine = sa.create_engine(url)
+    migration.upgrade('head', engine=engine)
+    return admin, engine, name, url
+
+
+def _drop(admin, engine, name):
+    import sqlalchemy as sa
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(sa.text('DROP DATABASE IF EXISTS %s' % name))
+    admin.dispose()
+
+
+def run_engines(conf, args, total, tmp, count):
+    import sqlalchemy as sa
+
+    admin, engine, name, url = _database()
+    topic = 'vmguard-bench-engine-%s' % uuid.uuid4().hex[:8]
+    group = ('vmguard-bench-%s' % uuid.uuid4().hex[:8]) if count > 1 \
+        else None
+    paths = [_write_config(os.path.join(tmp, 'engine%d-%d.conf'
+                                        % (count, i)),
+                           topic, 'bench-engine-%d' % i, url, group)
+             for i in range(count)]
+    procs = []
+    try:
+        _prime([('engine', p) for p in paths])
+        pub = publish(conf, topic, args.nodes, args.cycles, args.vms,
+                      args.items)
+        procs = [_spawn('engine', p, total) for p in paths]
+        for proc in procs:
+            _wait_line(proc, 'READY')
+        firsts = [float(_wait_line(proc, 'FIRST', 600)) for proc in procs]
+        query = sa.text('SELECT COUNT(*) FROM nodes WHERE last_cycle = :c')
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline:
+            with engine.connect() as c:
+                done = c.execute(query, {'c': args.cycles}).scalar()
+            if done >= args.nodes:
+                break
+            time.sleep(0.02)
+        last = time.time()
+        rss = [_rss_mb(p.pid) for p in procs]
+        with engine.connect() as c:
+            decisions = c.execute(sa.text(
+                'SELECT COUNT(*) FROM decisions')).scalar()
+    finally:
+        for proc in procs:
+            _stop(proc)
+        _drop(admin, engine, name)
+    return total / max(last - min(firsts), 1e-6), pub, rss, decisions
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m vmguard.bench ingest')
+    parser.add_argument('--nodes', type=int, default=1000)
+    parser.add_argument('--vms', type=int, default=40)
+    parser.add_argument('--items', type=int, default=30)
+    parser.add_argument('--cycles', type=int, default=3)
+    parser.add_argument('--no-two', action='store_true',
+                        help='skip the two-engine run')
+    parser.add_argument('--serve', choices=('noop', 'engine'),
+                        help=argparse.SUPPRESS)
+    parser.add_argument('--config-file', help=argparse.SUPPRESS)
+    parser.add_argument('--expect', type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        return serve(args.serve, args.config_file, args.expect)
+
+    from vmguard import conf as vmg_conf
+    conf = vmg_conf.CONF
+    conf([], project='vmguard', default_config_files=[])
+    total = args.nodes * args.cycles
+    print('ingest: %d nodes x %d cycles = %d snapshots (%d VMs, %d '
+          'hardware items each) over RabbitMQ'
+          % (args.nodes, args.cycles, total, args.vms, args.items))
+    with tempfile.TemporaryDirectory() as tmp:
+        noop, pub = run_noop(conf, args, total, tmp)
+        print('  publish (pre-serialised casts): %8.0f snapshots/s'
+              % (total / pub))
+        print('(a) no-op oslo.messaging server:  %8.0f snapshots/s' % noop)
+        one, _pub, rss, decisions = run_engines(conf, args, total, tmp, 1)
+        print('(b) vmguard-engine + MariaDB:     %8.0f snapshots/s  '
+              'ratio b/a = %.2f (target >= 0.5)' % (one, one / noop))
+        print('    engine RSS after %d nodes: %.0f MiB; decisions: %d'
+              % (args.nodes, rss[0], decisions))
+        if not args.no_two:
+            two, _pub, rss2, decisions2 = run_engines(conf, args, total,
+                                                      tmp, 2)
+            print('(c) two engines (tooz/Redis):     %8.0f snapshots/s  '
+                  'x%.2f of one engine, ratio c/a = %.2f'
+                  % (two, two / one, two / noop))
+            print('    RSS per engine: %s MiB; decisions: %d'
+                  % (', '.join('%.0f' % r for r in rss2), decisions2))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,548 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The engine: judgment, storage, ownership and the service around them.
+
+:class:`Engine` is what the RPC endpoint and the notification listener
+call: it owns the :class:`~vmguard.engine.pipeline.Pipeline`, the
+:class:`~vmguard.engine.persistence.Persister` and the
+:class:`~vmguard.engine.coordination.Coordinator`. :class:`EngineService`
+wires it to the world: the RPC server (``[engine] topic``, also as the
+RPC server named after ``[DEFAULT] host`` for records forwarded by other
+engines), Nova's notifications, and a periodic thread for the wall-clock
+rules (R9 and crash event pairing timeouts), ownership changes, the
+database's view of other engines' nodes, and the retention purge.
+"""
+
+import queue
+import threading
+import time
+
+import futurist
+from oslo_log import log as logging
+import oslo_messaging as messaging
+from oslo_messaging.rpc import server as rpc_server
+
+from vmguard.common import context as vmg_context
+from vmguard.common import rpc
+from vmguard.db import api as db_api
+from vmguard.engine import coordination
+from vmguard.engine import manager as engine_manager
+from vmguard.engine import notifications
+from vmguard.engine import persistence
+from vmguard.engine import pipeline as pipeline_mod
+from vmguard.engine import rpcapi
+from vmguard.engine import targets
+from vmguard.objects import records
+from vmguard.objects import snapshot as snapshot_obj
+
+LOG = logging.getLogger(__name__)
+
+# Attempts to store decisions before giving up (about a minute).
+STORE_ATTEMPTS = 8
+
+
+class DbDirectory(targets.MemoryDirectory):
+    """Target candidates: this engine's nodes as judged, the others as
+    stored by their engines (refreshed periodically from the database)."""
+
+    def __init__(self):
+        super().__init__()
+        self.local = set()
+
+    def update(self, name, host_state, external_failed, vcpus_free,
+               ram_mb_free):
+        self.local.add(name)
+        super().update(name, host_state, external_failed, vcpus_free,
+                       ram_mb_free)
+
+    def forget(self, name):
+        self.local.discard(name)
+        super().forget(name)
+
+    def refresh(self, summaries):
+        for s in summaries:
+            name = s['name']
+            if name in self.local:
+                continue
+            self.nodes[name] = targets.NodeInfo(
+                name, s['host_state'], s['external_failed'], s['disabled'],
+                s['vcpus_free'], s['ram_mb_free'])
+
+
+class DirectRecovery:
+    """Seam to the recovery executor: stored decisions in, statuses out.
+
+    Runs :meth:`vmguard.engine.recovery.RecoveryExecutor.execute` for each
+    new decision in a bounded pool and emits the ``vmguard.recovery.*``
+    notifications around each run. ``executor`` None: decisions are stored
+    with their ``pending`` recovery and nothing runs them here.
+    """
+
+    def __init__(self, executor, notifier, workers=8):
+        self.executor = executor
+        self.notifier = notifier
+        self.workers = workers
+        self._pool = None
+
+    def start(self):
+        if self.executor is None:
+            return
+        self._pool = futurist.ThreadPoolExecutor(max_workers=self.workers)
+        # Recoveries this engine left unfinished when it stopped.
+        self.executor.resume_unfinished()
+
+    def stop(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+        if self.executor is not None:
+            self.executor.stop(wait=False)
+
+    def submit(self, row):
+        if self.executor is None or self._pool is None:
+            return None
+        return self._pool.submit(self.run, row)
+
+    def run(self, row):
+        self.notifier.recovery(row, 'start')
+        try:
+            status = self.executor.execute(row)
+        except Exception as exc:
+            LOG.exception('Recovery of decision %s failed', row.uuid)
+            self.notifier.recovery(row, 'error', error=str(exc))
+            return 'failed'
+        if status == 'failed':
+            self.notifier.recovery(row, 'error', status=status)
+        elif status is not None:
+            self.notifier.recovery(row, 'end', status=status)
+        return status
+
+
+class Engine:
+    """Judges the records of the nodes it owns and stores the outcome."""
+
+    def __init__(self, conf, context=None, coordinator=None,
+                 recovery=None, notifier=None, api=None, sync_writes=True):
+        self.conf = conf
+        self.host = conf.host
+        self.context = context or vmg_context.get_admin_context()
+        self.directory = DbDirectory()
+        self.pipeline = pipeline_mod.Pipeline.from_config(
+            conf, directory=self.directory)
+        self.persister = persistence.Persister(self.context)
+        self.coordinator = coordinator or coordination.Coordinator(
+            conf, self.host)
+        self.notifier = notifier or notifications.Notifier(
+            conf, 'vmguard-engine:%s' % self.host)
+        self.recovery = recovery or DirectRecovery(None, self.notifier)
+        self.api = api
+        self.sync_writes = sync_writes
+        self.writer = None
+        self._lock = threading.Lock()
+        self._adopted = set()
+        # node -> wall-clock time of its latest snapshot here (R9 check).
+        self._arrivals = {}
+        # Records are judged in arrival order by one thread (see submit).
+        self._queue = None
+        self._judge_thread = None
+
+    # -- ownership -----------------------------------------------------------
+
+    def forward(self, context, rec, obj):
+        """Cast ``rec`` to its owner when that is another engine."""
+        owner = self.coordinator.owner(rec.node)
+        if owner == self.host or self.api is None:
+            return False
+        if rec.__class__ is records.Snapshot:
+            if obj.__class__ is records.Snapshot:
+                obj = snapshot_obj.Snapshot.from_record(rec)
+            self.api.forward_snapshot(context, owner, obj)
+        else:
+            if obj.__class__ is records.VMEvent:
+                obj = snapshot_obj.VMEvent.from_record(rec)
+            self.api.forward_vm_event(context, owner, obj)
+        return True
+
+    def _adopt(self, name):
+        """First record of a node here: continue from its stored state."""
+        self._adopted.add(name)
+        if name in self.pipeline.nodes:
+            return
+        state = self.persister.stored_judge_state(name)
+        # Until it reports here, count its silence from the take-over: the
+        # previous owner may have judged its last snapshots moments ago.
+        self._arrivals.setdefault(name, time.time())
+        if state:
+            self.pipeline.import_node_state(name, state)
+            LOG.info('Node %s taken over at cycle %s', name,
+                     state.get('last_cycle'))
+
+    def rebalance(self, summaries=None):
+        """Adopt the stored nodes this engine owns now; drop the others."""
+        if summaries is None:
+            summaries = db_api.engine_node_summaries(self.context)
+        names = {s['name'] for s in summaries}
+        with self._lock:
+            for name in sorted(names | set(self.pipeline.nodes)):
+                mine = self.coordinator.owns(name)
+                if mine and name not in self._adopted:
+                    self._adopt(name)
+                elif not mine and (name in self._adopted
+                                   or name in self.pipeline.nodes):
+                    LOG.info('Node %s moved to engine %s', name,
+                             self.coordinator.owner(name))
+                    self._adopted.discard(name)
+                    self._arrivals.pop(name, None)
+                    self.pipeline.forget_node(name)
+                    self.persister.forget(name)
+            self.directory.refresh(summaries)
+
+    # -- records --------------------------------------------------------------
+
+    def start_judge_thread(self, maxsize=10000):
+        """Judge records in one thread, in the order they arrived.
+
+        The RPC server's threading executor dispatches several messages at
+        once; judged in that order, a node's snapshot could overtake the
+        previous cycle of another node and make it look silent (R9). The
+        bounded queue pushes back on the dispatcher (and so on RabbitMQ's
+        prefetch) when judgment falls behind.
+        """
+        self._queue = queue.Queue(maxsize=maxsize)
+        self._judge_thread = threading.Thread(
+            target=self._judge_loop, daemon=True, name='vmguard-judge')
+        self._judge_thread.start()
+
+    def stop_judge_thread(self, timeout=10):
+        if self._queue is not None:
+            self._queue.put(None)
+            self._judge_thread.join(timeout)
+            self._queue = None
+
+    def _judge_loop(self):
+        q = self._queue
+        while True:
+            rec = q.get()
+            if rec is None:
+                return
+            try:
+                self.handle(rec)
+            except Exception:
+                LOG.exception('Judging %s of node %s cycle %s failed',
+                              type(rec).__name__, rec.node, rec.cycle)
+
+    def submit(self, rec):
+        """Judge ``rec`` now (no judge thread) or queue it."""
+        if self._queue is None:
+            return self.handle(rec)
+        self._queue.put(rec)
+        return None
+
+    def backlog(self):
+        return 0 if self._queue is None else self._queue.qsize()
+
+    def handle(self, rec, now=None):
+        """Judge one validated record; store state, events, decisions."""
+        now = time.time() if now is None else now
+        if rec.__class__ is records.VMEvent:
+            self.persister.add_event(rec)
+        delta = None
+        with self._lock:
+            name = rec.node
+            if name not in self._adopted:
+                self._adopt(name)
+            st = self.pipeline.nodes.get(name)
+            last = st.last_cycle if st is not None else None
+            if rec.__class__ is records.Snapshot:
+                self._arrivals[name] = now
+            decisions = self.pipeline.process(rec, now)
+            if decisions:
+                decisions = self._confirm_silent(decisions, now)
+            if rec.__class__ is records.Snapshot and (
+                    last is None or rec.cycle > last):
+                st = self.pipeline.nodes[name]
+                delta = self.persister.add_snapshot(
+                    rec, st.assessment, self.pipeline.export_node_state(name),
+                    st.disabled, queue=not decisions)
+            judge_states = ()
+            if decisions:
+                judge_states = self._judge_states(
+                    decisions, skip=name if delta is not None else None)
+        if decisions:
+            # The node's judge state and its decisions in one transaction.
+            self._store(decisions, deltas=[delta], judge_states=judge_states)
+        elif self.writer is not None:
+            self.writer.notify()
+        else:
+            self.persister.flush()
+        return decisions
+
+    def _confirm_silent(self, decisions, now):
+        """Keep an R9 decision only when the node is silent by the clock.
+
+        The pipeline calls a node silent when other nodes' snapshots are
+        ``silent_cycles`` cycles ahead of it. In a service that also
+        happens when snapshots are judged in bursts (a backlog after a
+        broker outage, records forwarded between engines): the node has
+        reported, its snapshot is just behind the others in the queue.
+        Fencing it would be a disaster, so R9 also needs the node's last
+        snapshot to be ``silent_cycles * cycle_interval`` seconds old.
+        A premature R9 is undone in the pipeline; the periodic task asks
+        again later. (Lock held.)
+        """
+        t = self.pipeline.t
+        limit = t.silent_cycles * t.cycle_interval
+        kept = []
+        for d in decisions:
+            if d.rule == 'R9':
+                arrival = self._arrivals.get(d.node)
+                if arrival is not None and now - arrival < limit:
+                    st = self.pipeline.nodes.get(d.node)
+                    if st is not None and st.incidents.pop('R9', None) \
+                            is not None:
+                        LOG.debug('Node %s is behind the other nodes but '
+                                  'reported %.1fs ago: not silent', d.node,
+                                  now - arrival)
+                        st.disabled = (bool(st.incidents) or
+                                       self.persister.disabled_stored(
+                                           d.node))
+                        self.directory.set_disabled(d.node, st.disabled)
+                    continue
+            kept.append(d)
+        return kept
+
+    def _judge_states(self, decisions, skip=None):
+        """Judge states of the nodes ``decisions`` are about (lock held)."""
+        out = []
+        for node in sorted({d.node for d in decisions} - {skip}):
+            st = self.pipeline.nodes.get(node)
+            if st is not None and st.last_cycle is not None:
+                out.append((node, self.pipeline.export_node_state(node),
+                            st.last_cycle))
+        return out
+
+    def _store(self, decisions, deltas=(), judge_states=()):
+        # The pipeline has made these decisions and will not make them
+        # again: keep trying (the database may be restarting); the judge
+        # thread waits meanwhile and RabbitMQ keeps the backlog.
+        for attempt in range(STORE_ATTEMPTS):
+            try:
+                new = self.persister.flush(deltas=deltas,
+                                           decisions=decisions,
+                                           judge_states=judge_states,
+                                           engine=self.host)
+                break
+            except Exception:
+                if attempt == STORE_ATTEMPTS - 1:
+                    LOG.exception('Could not store decisions %s; giving up',
+                                  decisions)
+                    raise
+                LOG.warning('Storing decisions failed (attempt %d); '
+                            'retrying', attempt + 1, exc_info=True)
+                time.sleep(min(2 ** attempt, 10))
+        for row, _decision in new:
+            self.notifier.decision(row)
+            self.recovery.submit(row)
+        return new
+
+    def decide(self, decisions):
+        """Store decisions once; notify and recover the new ones."""
+        with self._lock:
+            judge_states = self._judge_states(decisions)
+        return self._store(decisions, judge_states=judge_states)
+
+    def tick(self, now=None):
+        """Wall-clock rules: R9 and crash events waiting too long."""
+        now = time.time() if now is None else now
+        latest = db_api.engine_latest_cycle(self.context)
+        with self._lock:
+            decisions = self.pipeline.tick(now, latest)
+            if decisions:
+                decisions = self._confirm_silent(decisions, now)
+            judge_states = self._judge_states(decisions) if decisions \
+                else ()
+        if decisions:
+            self._store(decisions, judge_states=judge_states)
+        return decisions
+
+    def sync_operator_switches(self, summaries):
+        """Nodes an operator enabled again are eligible again."""
+        with self._lock:
+            for s in summaries:
+                st = self.pipeline.nodes.get(s['name'])
+                if (st is not None and st.disabled and not s['disabled']
+                        and self.persister.disabled_stored(s['name'])):
+                    LOG.info('Node %s enabled by an operator', s['name'])
+                    self.pipeline.enable_node(s['name'])
+                    self.persister.enabled(s['name'])
+
+    # -- Nova -----------------------------------------------------------------
+
+    def nova_instance(self, uuid, host, values, deleted=False):
+        with self._lock:
+            self.pipeline.set_vm_task_state(uuid, values.get('task_state'))
+        if deleted:
+            db_api.vm_delete_by_uuid(self.context, uuid)
+        else:
+            db_api.vm_update_from_nova(self.context, uuid, host, values)
+
+    def nova_crash(self, event):
+        owner = self.coordinator.owner(event.node)
+        if owner != self.host:
+            # Every engine hears Nova; the owner of the host judges it.
+            return
+        self.submit(event)
+
+
+class EngineService:
+    """``vmguard-engine``: the engine and its servers and threads."""
+
+    def __init__(self, conf, transport=None, recovery_executor=None):
+        self.conf = conf
+        self.transport = transport
+        self.recovery_executor = recovery_executor
+        self._stop = threading.Event()
+        self._threads = []
+        self.rpc_server = None
+        self.listener = None
+        self.nova_endpoint = None
+        self.engine = None
+        self.manager = None
+        self._last_purge = time.monotonic()
+
+    def start(self):
+        conf = self.conf
+        rpc.init(conf)
+        transport = self.transport or rpc.TRANSPORT
+        notifier = notifications.Notifier(conf,
+                                          'vmguard-engine:%s' % conf.host)
+        executor = self.recovery_executor
+        if executor is None:
+            executor = _default_executor(conf)
+        recovery = DirectRecovery(executor, notifier,
+                                  conf.recovery.max_concurrent)
+        api = rpcapi.EngineAPI(conf, transport=transport)
+        coordinator = coordination.Coordinator(conf, conf.host)
+        coordinator.start()
+        self.engine = Engine(conf, coordinator=coordinator,
+                             recovery=recovery, notifier=notifier, api=api)
+        self.engine.writer = persistence.BatchWriter(self.engine.persister)
+        self.engine.writer.start()
+        self.engine.start_judge_thread()
+        self.engine.rebalance()
+        self.manager = engine_manager.EngineManager(self.engine)
+        serializer = engine_manager.EngineSerializer(
+            snapshot_obj.base.VmguardObjectSerializer())
+        dispatcher = engine_manager.CountingDispatcher(
+            [self.manager], serializer, self.manager)
+        target = messaging.Target(topic=conf.engine.topic, server=conf.host)
+        self.rpc_server = rpc_server.RPCServer(transport, target,
+                                                  dispatcher, 'threading')
+        self.rpc_server.start()
+        if conf.notifications.nova_listener:
+            self.listener, self.nova_endpoint, self._nova_transport = (
+                notifications.get_nova_listener(conf, self.engine))
+            self.listener.start()
+        recovery.start()
+        thread = threading.Thread(target=self._periodic, daemon=True,
+                                  name='vmguard-engine-periodic')
+        thread.start()
+        self._threads.append(thread)
+        LOG.info('vmguard-engine %s started on topic %s', conf.host,
+                 conf.engine.topic)
+
+    def _periodic(self):
+        interval = self.conf.engine.periodic_interval
+        while not self._stop.wait(interval):
+            self.run_periodic_once()
+
+    def run_periodic_once(self):
+        engine = self.engine
+        try:
+            engine.coordinator.refresh()
+            summaries = db_api.engine_node_summaries(engine.context)
+            engine.rebalance(summaries)
+            engine.sync_operator_switches(summaries)
+            engine.tick()
+        except Exception:
+            LOG.exception('Periodic engine task failed; retrying in %ss',
+                          self.conf.engine.periodic_interval)
+        purge = self.conf.retention.purge_interval
+        if purge and time.monotonic() - self._last_purge >= purge:
+            self._last_purge = time.monotonic()
+            try:
+                counts = db_api.purge_by_age(
+                    engine.context, self.conf.retention.history_days,
+                    self.conf.retention.decision_days)
+                LOG.info('Purged old history: %s', counts)
+            except Exception:
+                LOG.exception('Periodic purge failed')
+
+    def stats(self):
+        out = dict(self.manager.stats) if self.manager else {}
+        if self.engine is not None:
+            out.update({'pipeline_%s' % k: v for k, v in
+                        self.engine.pipeline.stats.items()})
+            out.update({'db_%s' % k: v for k, v in
+                        self.engine.persister.stats.items()})
+        if self.nova_endpoint is not None:
+            out.update({'nova_%s' % k: v for k, v in
+                        self.nova_endpoint.stats.items()})
+        return out
+
+    def stop(self):
+        self._stop.set()
+        for server in (self.rpc_server, self.listener):
+            if server is not None:
+                try:
+                    server.stop()
+                    server.wait()
+                except Exception:
+                    LOG.warning('Error stopping a server', exc_info=True)
+        for thread in self._threads:
+            thread.join(10)
+        if self.engine is not None:
+            self.engine.stop_judge_thread()
+            if self.engine.writer is not None:
+                self.engine.writer.stop()
+            self.engine.recovery.stop()
+            self.engine.coordinator.stop()
+        LOG.info('vmguard-engine stopped: %s', self.stats())
+
+    def request_stop(self):
+        """Signal-safe: ask :meth:`wait` to return."""
+        self._stop.set()
+
+    def wait(self, timeout=None):
+        return self._stop.wait(timeout)
+
+
+def _default_executor(conf):
+    """The recovery executor, or None when it cannot be built."""
+    try:
+        from vmguard.engine import recovery as recovery_mod
+    except ImportError:
+        LOG.warning('Recovery executor not available: decisions are '
+                    'stored, recoveries stay pending')
+        return None
+    executor = recovery_mod.RecoveryExecutor(owner=conf.host)
+    from vmguard.agent import rpcapi as agent_rpcapi
+    agents = agent_rpcapi.AgentAPI(conf)
+
+    def restart_service(context, recovery, decision):
+        agents.restart_service(context, decision.node, decision.service)
+        return 'succeeded', 'restart of %s requested from the agent of %s' % (
+            decision.service, decision.node)
+
+    executor.register_handler('restart_service', restart_service)
+    return executor

@@ -1,0 +1,351 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Agents' casts -> RabbitMQ -> engine -> decisions in MariaDB.
+
+The engine runs in-process (``EngineService``) on a topic of its own;
+"agents" cast with :class:`vmguard.engine.rpcapi.EngineAPI`. Poison
+messages are published raw on the same topic; Nova's versioned
+notifications are published in Nova's format on an exchange ``nova``.
+"""
+
+import collections
+import json
+import subprocess
+import threading
+import time
+
+import kombu
+from oslo_config import cfg
+import oslo_messaging as messaging
+from oslo_utils import uuidutils
+
+from vmguard.common import context as vmg_context
+from vmguard.common import rpc
+from vmguard.db import api as db_api
+from vmguard.engine import rpcapi
+from vmguard.engine import service
+from vmguard import objects
+from vmguard.objects import snapshot as snapshot_obj
+from vmguard.tests.functional import base
+from vmguard.tests.unit.engine import streams
+
+
+def wait_for(predicate, timeout=30.0, interval=0.1, what='condition'):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError('timed out after %ss waiting for %s'
+                         % (timeout, what))
+
+
+class _Collector:
+    """Test listener for vmguard's own notifications."""
+
+    def __init__(self):
+        self.events = collections.defaultdict(list)
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        self.events[event_type].append(payload)
+
+    def error(self, ctxt, publisher_id, event_type, payload, metadata):
+        self.events[event_type].append(payload)
+
+
+class EngineFunctionalTestCase(base.FunctionalTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.url = self.require_rabbitmq()
+        self.db = self.mariadb()
+        objects.register_all()
+        suffix = uuidutils.generate_uuid(dashed=False)[:10]
+        # Building transports registers oslo.messaging's options.
+        messaging.get_rpc_transport(self.conf, url=self.url).cleanup()
+        messaging.get_notification_transport(self.conf,
+                                             url=self.url).cleanup()
+        self.topic = 'vmguard-engine-ft-%s' % suffix
+        self.nova_topic = 'versioned_notifications_ft_%s' % suffix
+        self.vmg_topic = 'vmguard_notifications_ft_%s' % suffix
+        self.flags(transport_url=self.url, host='engine-ft-%s' % suffix)
+        self.flags(group='oslo_messaging_notifications',
+                   driver=['messagingv2'], topics=[self.vmg_topic])
+        # R9 also needs silent_cycles * cycle_interval seconds of silence.
+        self.flags(group='engine', topic=self.topic, max_reboots=1,
+                   periodic_interval=1, cycle_interval=1)
+        self.flags(group='notifications', nova_topic=self.nova_topic,
+                   nova_exchange='nova')
+        self.flags(group='recovery', dry_run=True)
+        self.addCleanup(rpc.cleanup)
+        self.svc = service.EngineService(self.conf)
+        self.svc.start()
+        self.addCleanup(self.svc.stop)
+        self.agents = rpcapi.EngineAPI(self.conf)
+        self.ctx = vmg_context.get_admin_context()
+
+    def cast(self, data):
+        self.agents.report_snapshot(
+            self.ctx, snapshot_obj.Snapshot.from_json_dict(data))
+
+    def decisions(self):
+        return db_api.decision_list(self.context)
+
+    def wait_decisions(self, expected, timeout=30):
+        def done():
+            got = streams.counted(self.decisions())
+            return got if sum(got.values()) >= sum(expected.values()) \
+                else None
+        try:
+            return wait_for(done, timeout, what='decisions %s' % expected)
+        except AssertionError:
+            return streams.counted(self.decisions())
+
+
+class TestRulesEndToEnd(EngineFunctionalTestCase):
+
+    def test_every_rule_through_the_broker(self):
+        transport = messaging.get_notification_transport(self.conf)
+        self.addCleanup(transport.cleanup)
+        collector = _Collector()
+        listener = messaging.get_notification_listener(
+            transport, [messaging.Target(topic=self.vmg_topic)],
+            [collector], executor='threading')
+        listener.start()
+        self.addCleanup(listener.wait)
+        self.addCleanup(listener.stop)
+        for _cycle, snaps in streams.rule_stream():
+            for data in snaps:
+                self.cast(data)
+        got = self.wait_decisions(streams.EXPECTED)
+        self.assertEqual(streams.EXPECTED, got)
+        rows = self.decisions()
+        r5 = [r for r in rows if r.rule == 'R5' and
+              r.action == 'migrate_all'][0]
+        self.assertEqual('oob', r5.evidence['identity_lost'][0]['path'])
+        self.assertEqual('inband',
+                         r5.evidence['identity_lost'][0]['baseline'])
+        # Every decision is notified once; its recovery ran (dry run:
+        # skipped) and its start and end were notified.
+        total = sum(streams.EXPECTED.values())
+        wait_for(lambda: len(collector.events['vmguard.recovery.end'])
+                 >= total, what='recovery end notifications')
+        created = collector.events['vmguard.decision.create']
+        self.assertEqual(total, len(created))
+        self.assertEqual(
+            {r.uuid for r in rows},
+            {p['vmguard_object.data']['uuid'] for p in created})
+        self.assertEqual('DecisionPayload',
+                         created[0]['vmguard_object.name'])
+        self.assertEqual(total,
+                         len(collector.events['vmguard.recovery.start']))
+        self.assertEqual(
+            {'skipped'},
+            {p['vmguard_object.data']['status']
+             for p in collector.events['vmguard.recovery.end']})
+
+
+class TestPoison(EngineFunctionalTestCase):
+
+    def _raw_publish(self, bodies):
+        with kombu.Connection(self.url.replace('rabbit://', 'amqp://')) \
+                as conn:
+            exchange = kombu.Exchange('openstack', type='topic',
+                                      durable=False)
+            producer = conn.Producer(serializer='json')
+            for body, content_type in bodies:
+                producer.publish(body, exchange=exchange,
+                                 routing_key=self.topic,
+                                 content_type=content_type,
+                                 content_encoding='utf-8')
+
+    def test_poison_messages_are_dropped_good_ones_kept(self):
+        raw_client = messaging.get_rpc_client(
+            rpc.TRANSPORT, messaging.Target(topic=self.topic))
+        good = snapshot_obj.Snapshot.from_json_dict(
+            streams.snapshot('p-good', 1)).obj_to_primitive()
+        wrong_type = json.loads(json.dumps(good))
+        wrong_type['vmguard_object.data']['node'] = 'p-bad-type'
+        wrong_type['vmguard_object.data']['cycle'] = 'forty-two'
+        unknown = json.loads(json.dumps(good))
+        unknown['vmguard_object.data']['node'] = 'p-bad-version'
+        unknown['vmguard_object.version'] = '7.0'
+        for cycle in range(1, 9):
+            self.cast(streams.snapshot('p-good', cycle,
+                                       health='critical' if cycle == 8
+                                       else 'ok'))
+            if cycle == 2:
+                raw_client.cast({}, 'report_snapshot', snapshot=wrong_type)
+                raw_client.cast({}, 'report_snapshot', snapshot=unknown)
+                raw_client.cast({}, 'report_snapshot', snapshot='garbage')
+                raw_client.cast({}, 'report_snapshot', nope=1)
+                raw_client.cast({}, 'no_such_method', snapshot=good)
+            if cycle == 4:
+                self._raw_publish([
+                    ('{"not": "an oslo message"}', 'application/json'),
+                    ('\x00\x01 not json at all', 'application/json'),
+                    ('[1, 2, 3]', 'application/json')])
+        expected = collections.Counter({
+            ('p-good', 'R4', 'migrate_all'): 1,
+            ('p-good', 'R4', 'disable_node'): 1})
+        self.assertEqual(expected, self.wait_decisions(expected))
+        wait_for(lambda: self.svc.manager.stats['rejected'] >= 6,
+                 what='rejections counted')
+        stats = self.svc.stats()
+        self.assertGreaterEqual(stats['rejected_snapshot'], 3)
+        self.assertGreaterEqual(stats['rejected_message'], 3)
+        node = db_api.node_get(self.context, 'p-good')
+        self.assertEqual(8, node.last_cycle)
+        names = {n.name for n in db_api.node_list(self.context)}
+        self.assertNotIn('p-bad-type', names)
+        self.assertNotIn('p-bad-version', names)
+
+
+class TestNovaNotifications(EngineFunctionalTestCase):
+
+    def _nova_notifier(self):
+        nova_conf = cfg.ConfigOpts()
+        nova_conf([], project='nova')
+        # The first transport registers the options on Nova's config.
+        messaging.get_notification_transport(nova_conf,
+                                             url=self.url).cleanup()
+        nova_conf.set_override('control_exchange', 'nova')
+        transport = messaging.get_notification_transport(nova_conf,
+                                                         url=self.url)
+        self.addCleanup(transport.cleanup)
+        return messaging.Notifier(transport, driver='messagingv2',
+                                  topics=[self.nova_topic],
+                                  publisher_id='nova-compute:cmp-n1')
+
+    @staticmethod
+    def _payload(uuid, host, task_state=None, power_state='running',
+                 state='active'):
+        return {
+            'nova_object.name': 'InstanceUpdatePayload',
+            'nova_object.namespace': 'nova',
+            'nova_object.version': '2.0',
+            'nova_object.data': {
+                'uuid': uuid, 'host': host, 'node': host,
+                'state': state, 'power_state': power_state,
+                'task_state': task_state, 'display_name': 'vm',
+                'tenant_id': 'p', 'user_id': 'u',
+                'flavor': {
+                    'nova_object.name': 'FlavorPayload',
+                    'nova_object.namespace': 'nova',
+                    'nova_object.version': '1.4',
+                    'nova_object.data': {'flavorid': 'f1', 'vcpus': 4,
+                                         'memory_mb': 8192, 'root_gb': 10,
+                                         'name': 'm1.large'}}}}
+
+    def test_task_state_host_flavor_and_crash(self):
+        notifier = self._nova_notifier()
+        ctxt = {'request_id': 'req-%s' % uuidutils.generate_uuid()}
+        migrating = uuidutils.generate_uuid()
+        crashed = uuidutils.generate_uuid()
+        cycle = int(time.time() // self.conf.engine.cycle_interval)
+        notifier.info(ctxt, 'instance.live_migration_pre.start',
+                      self._payload(migrating, 'cmp-n1',
+                                    task_state='migrating'))
+        notifier.info(ctxt, 'instance.update', {'garbage': True})
+        wait_for(lambda: self.svc.nova_endpoint.stats['task_states'] >= 1,
+                 what='task state from Nova')
+        vm, node = db_api.vm_get(self.context, migrating)
+        self.assertEqual(('cmp-n1', 'migrating', 4, 8192),
+                         (node, vm.task_state, vm.vcpus, vm.ram_mb))
+        # The migrating VM looks crashed on its host: not judged crashed.
+        for c in (cycle, cycle + 1):
+            self.cast(streams.snapshot('cmp-n2', c))
+            self.cast(streams.snapshot('cmp-n1', c, vms=[
+                (migrating, 'paused', 'crashed')]))
+        wait_for(lambda: db_api.node_get(self.context,
+                                         'cmp-n1').last_cycle == cycle + 1,
+                 what='snapshots stored')
+        self.assertEqual([], self.decisions())
+        # Nova's own crash signal is a crash event of the VM's host.
+        notifier.info(ctxt, 'instance.update',
+                      self._payload(crashed, 'cmp-n1',
+                                    power_state='crashed', state='error'))
+        expected = collections.Counter({('cmp-n1', 'R1', 'reboot'): 1})
+        self.assertEqual(expected, self.wait_decisions(expected))
+        row = self.decisions()[0]
+        self.assertEqual(crashed, row.vm)
+        self.assertEqual('event', row.evidence['seen_by'])
+        events = db_api.vm_event_list(self.context, uuid=crashed)
+        self.assertEqual([('nova', 'crashed')],
+                         [(e.source, e.event) for e in events])
+        self.assertEqual(1, self.svc.nova_endpoint.stats['rejected'])
+        # Migration over; the instance deleted later.
+        notifier.info(ctxt, 'instance.live_migration_post.end',
+                      self._payload(migrating, 'cmp-n2'))
+        wait_for(lambda: db_api.vm_get(self.context,
+                                       migrating)[1] == 'cmp-n2',
+                 what='new host')
+        self.assertIsNone(db_api.vm_get(self.context, migrating)[0]
+                          .task_state)
+        notifier.info(ctxt, 'instance.delete.end',
+                      self._payload(migrating, 'cmp-n2',
+                                    state='deleted'))
+        wait_for(lambda: not db_api.vm_list(self.context, node='cmp-n2'),
+                 what='deleted instance gone')
+
+
+class TestBrokerRestart(EngineFunctionalTestCase):
+    """RabbitMQ stops and starts while agents publish: nothing is lost."""
+
+    def _rabbitmqctl(self, *args):
+        subprocess.run(['rabbitmqctl', '-q'] + list(args), check=True,
+                       timeout=120, capture_output=True)
+
+    def test_engine_reconnects_and_no_decision_is_lost(self):
+        # The agent's side buffers while the broker is away (the agent
+        # helper's job); here "agents" simply retry their casts.
+        sent = []
+        stop = threading.Event()
+
+        def publish():
+            cycle = 1
+            while not stop.is_set() and cycle <= 40:
+                for node in ('b-1', 'b-2'):
+                    data = streams.snapshot(
+                        node, cycle,
+                        health='critical' if node == 'b-2' and cycle >= 30
+                        else 'ok')
+                    while not stop.is_set():
+                        try:
+                            self.cast(data)
+                            break
+                        except Exception:
+                            time.sleep(0.5)
+                sent.append(cycle)
+                cycle += 1
+                time.sleep(0.1)
+
+        self.addCleanup(self._rabbitmqctl, 'start_app')
+        thread = threading.Thread(target=publish, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 30)
+        self.addCleanup(stop.set)
+        wait_for(lambda: len(sent) >= 5, what='first casts')
+        self._rabbitmqctl('stop_app')
+        time.sleep(2)
+        self._rabbitmqctl('start_app')
+        thread.join(120)
+        self.assertEqual(40, len(sent))
+        expected = collections.Counter({
+            ('b-2', 'R4', 'migrate_all'): 1,
+            ('b-2', 'R4', 'disable_node'): 1})
+        self.assertEqual(expected, self.wait_decisions(expected, 60))
+        wait_for(lambda: db_api.node_get(self.context,
+                                         'b-1').last_cycle == 40,
+                 timeout=60, what='last cycle stored')

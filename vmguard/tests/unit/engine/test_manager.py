@@ -1,0 +1,261 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The engine's RPC endpoint on a real (SQLite) database."""
+
+import collections
+import time
+
+from vmguard.common import exception
+from vmguard.db import api as db_api
+from vmguard.engine import manager
+from vmguard.engine import service
+from vmguard import objects
+from vmguard.objects import base as objects_base
+from vmguard.objects import snapshot as snapshot_obj
+from vmguard.tests import base
+from vmguard.tests.unit.engine import streams
+
+
+def obj(data):
+    return snapshot_obj.Snapshot.from_json_dict(data)
+
+
+class EngineTestCase(base.DbTestCase):
+
+    def setUp(self):
+        super().setUp()
+        objects.register_all()
+        self.flags(group='engine', max_reboots=1)
+        self.flags(host='engine-a')
+        self.engine = service.Engine(self.conf)
+        self.manager = manager.EngineManager(self.engine)
+
+    def send(self, data):
+        self.manager.report_snapshot(self.context, obj(data))
+
+    def decisions(self):
+        return db_api.decision_list(self.context)
+
+    def later(self, engine=None):
+        """The periodic task, once r9 has been silent by the clock too."""
+        (engine or self.engine).tick(now=time.time() + 1000)
+
+    def stream(self, cycles=None):
+        for _cycle, snaps in streams.rule_stream()[:cycles]:
+            for data in snaps:
+                self.send(data)
+
+
+class TestRules(EngineTestCase):
+
+    def test_every_rule_decided_once_and_stored_with_evidence(self):
+        self.stream()
+        self.later()
+        rows = self.decisions()
+        self.assertEqual(streams.EXPECTED, streams.counted(rows))
+        r4 = [r for r in rows if r.rule == 'R4'][0]
+        self.assertEqual('failed', r4.evidence['host_state'])
+        self.assertEqual([['dimm-A1', 'memory', 'critical']],
+                         r4.evidence['not_ok'])
+        self.assertEqual('engine-a', r4.engine)
+        r3 = [r for r in rows if r.rule == 'R3'][0]
+        self.assertIn(r3.target, streams.TARGETS)
+        # Every decision has its pending recovery.
+        for row in rows:
+            self.assertEqual(
+                'pending',
+                db_api.recovery_get_by_decision(self.context,
+                                                row.id).status)
+
+    def test_redelivered_stream_changes_nothing(self):
+        stream = streams.rule_stream()
+        for _cycle, snaps in stream + stream:
+            for data in snaps:
+                self.send(data)
+        self.later()
+        self.assertEqual(streams.EXPECTED,
+                         streams.counted(self.decisions()))
+        stats = self.engine.pipeline.stats
+        self.assertEqual(len(streams.NODES) * streams.CYCLES - 4,
+                         stats['duplicates'] + stats['late'])
+
+    def test_derived_state_is_stored_change_only(self):
+        self.stream()
+        node = db_api.node_get(self.context, 'r4')
+        self.assertEqual(streams.CYCLES, node.last_cycle)
+        self.assertEqual('failed', node.host_state)
+        self.assertTrue(node.disabled)
+        self.assertIsNotNone(node.judge_state)
+        periods = db_api.host_state_period_list(self.context, node.id,
+                                                sort_dir='asc')
+        self.assertEqual([('normal', 1, 2), ('failed', 3, None)],
+                         [(p.state, p.cycle_from, p.cycle_to)
+                          for p in periods])
+        self.assertEqual('critical', periods[1].reason['not_ok'][0][2])
+        changes = db_api.hardware_change_list(self.context, node.id,
+                                              sort_dir='asc')
+        self.assertEqual([(3, 'critical')],
+                         [(c.cycle, c.health) for c in changes])
+        r5 = db_api.node_get(self.context, 'r5')
+        paths = [c.identity_path for c in db_api.hardware_change_list(
+            self.context, r5.id, sort_dir='asc')]
+        self.assertEqual(['oob'], paths)
+        item = db_api.hardware_item_list(self.context, r5.id)[0]
+        self.assertEqual('inband', item.baseline_path)
+        svc = db_api.node_service_states(self.context,
+                                         db_api.node_get(self.context,
+                                                         'r7').id)[0]
+        self.assertEqual(('running', 4), (svc.state, svc.since_cycle))
+        vm, name = db_api.vm_get(self.context, streams.vm_uuid('r1'))
+        self.assertEqual(('r1', 'crashed', 3),
+                         (name, vm.state, vm.changed_cycle))
+
+    def test_older_cycle_does_not_run_rules_backwards(self):
+        self.send(streams.snapshot('n', 5))
+        self.send(streams.snapshot('n', 4, health='critical'))
+        self.assertEqual([], self.decisions())
+        self.assertEqual(1, self.engine.pipeline.stats['late'])
+        self.assertEqual(5, db_api.node_get(self.context, 'n').last_cycle)
+        self.assertEqual('normal',
+                         db_api.node_get(self.context, 'n').host_state)
+
+    def test_crash_event_paired_and_stored_once(self):
+        uuid = streams.vm_uuid('x')
+        self.send(streams.snapshot('ok-1', 1))
+        self.send(streams.snapshot('x', 1, vms=[(uuid, 'running', None)]))
+        ev = snapshot_obj.VMEvent(node='x', cycle=2, uuid=uuid,
+                                  event='crashed', reason='panicked',
+                                  source='libvirt')
+        self.manager.report_vm_event(self.context, ev)
+        self.manager.report_vm_event(self.context, ev)
+        self.assertEqual([], self.decisions())
+        self.send(streams.snapshot('x', 2, vms=[(uuid, 'crashed',
+                                                 'panicked')]))
+        rows = self.decisions()
+        self.assertEqual([('R1', 'reboot', uuid)],
+                         [(r.rule, r.action, r.vm) for r in rows])
+        self.assertEqual(1, len(db_api.vm_event_list(self.context)))
+
+    def test_silent_by_cycles_but_not_by_the_clock_is_not_r9(self):
+        # A burst (backlog): 'late' is behind in cycles, not in time.
+        for cycle in (1, 2):
+            self.send(streams.snapshot('late', cycle))
+        for cycle in range(1, 7):
+            self.send(streams.snapshot('ok-1', cycle))
+        self.engine.tick()
+        self.assertEqual([], self.decisions())
+        for cycle in range(3, 7):
+            self.send(streams.snapshot('late', cycle))
+        self.later()
+        self.assertEqual([], self.decisions())
+        self.assertFalse(self.engine.pipeline.nodes['late'].disabled)
+
+    def test_wall_clock_tick_decides_silent_node(self):
+        for cycle in (1, 2):
+            self.send(streams.snapshot('quiet', cycle))
+        for cycle in range(1, 6):
+            self.send(streams.snapshot('ok-1', cycle))
+        self.assertEqual([], self.decisions())
+        self.later()
+        rows = self.decisions()
+        self.assertEqual([('quiet', 'R9', 'migrate_all', 5)],
+                         [(r.node, r.rule, r.action, r.cycle)
+                          for r in rows])
+        # The R9 incident is part of the stored judge state.
+        state, _cycle = db_api.engine_judge_state_get(self.context,
+                                                      'quiet')
+        self.assertIn('R9', state['incidents'])
+
+
+class TestTakeOver(EngineTestCase):
+
+    def test_new_engine_continues_from_stored_state(self):
+        stream = streams.rule_stream()
+        for _cycle, snaps in stream[:4]:
+            for data in snaps:
+                self.send(data)
+        other = service.Engine(self.conf)
+        # What the service does at start and when membership changes.
+        other.rebalance()
+        other_manager = manager.EngineManager(other)
+        for _cycle, snaps in stream[4:]:
+            for data in snaps:
+                other_manager.report_snapshot(self.context, obj(data))
+        self.later(other)
+        self.assertEqual(streams.EXPECTED,
+                         streams.counted(self.decisions()))
+
+    def test_two_engines_judging_the_same_records_store_once(self):
+        other = manager.EngineManager(service.Engine(self.conf))
+        for _cycle, snaps in streams.rule_stream():
+            for data in snaps:
+                self.send(data)
+                other.report_snapshot(self.context, obj(data))
+        self.later()
+        self.later(other.engine)
+        rows = self.decisions()
+        self.assertEqual(streams.EXPECTED, streams.counted(rows))
+        self.assertGreater(other.engine.persister.stats[
+            'decisions_existing'], 0)
+
+
+class TestPoison(EngineTestCase):
+
+    def _primitive(self, data):
+        return obj(data).obj_to_primitive()
+
+    def deserialize(self, entity):
+        serializer = manager.EngineSerializer(
+            objects_base.VmguardObjectSerializer())
+        return serializer.deserialize_entity(self.context, entity)
+
+    def test_bad_payloads_are_counted_and_dropped(self):
+        wrong_type = self._primitive(streams.snapshot('bad-1', 1))
+        wrong_type['vmguard_object.data']['cycle'] = 'forty-two'
+        unknown_version = self._primitive(streams.snapshot('bad-2', 1))
+        unknown_version['vmguard_object.version'] = '9.0'
+        missing = self._primitive(streams.snapshot('bad-3', 1))
+        del missing['vmguard_object.data']['hardware']
+        payloads = [self.deserialize(wrong_type),
+                    self.deserialize(unknown_version),
+                    self.deserialize(missing),
+                    self.deserialize('garbage'),
+                    self.deserialize({'vmguard_object.name': 'Nope'}),
+                    42]
+        self.assertIsInstance(payloads[0], manager.Rejected)
+        self.assertEqual('bad-1', payloads[0].node)
+        self.assertEqual('bad-2', payloads[1].node)
+        with self.assertLogs('vmguard.engine.manager', 'WARNING') as logs:
+            for i, payload in enumerate(payloads):
+                self.send(streams.snapshot('good', i + 1))
+                self.manager.report_snapshot(self.context, payload)
+            self.send(streams.snapshot('good', 10, health='critical'))
+        self.assertEqual(6, self.manager.stats['rejected'])
+        self.assertIn('from node bad-1', logs.output[0])
+        self.assertIn('from node bad-2', logs.output[1])
+        self.assertEqual(10, db_api.node_get(self.context,
+                                             'good').last_cycle)
+        self.assertEqual(collections.Counter({
+            ('good', 'R4', 'migrate_all'): 1,
+            ('good', 'R4', 'disable_node'): 1}),
+            streams.counted(self.decisions()))
+        self.assertRaises(exception.NodeNotFound, db_api.node_get,
+                          self.context,
+                          'bad-1')
+
+    def test_bad_event_is_counted(self):
+        self.manager.report_vm_event(self.context, manager.Rejected(
+            'ValueError: x', 'n1'))
+        self.manager.report_vm_event(self.context,
+                                     obj(streams.snapshot('n1', 1)))
+        self.assertEqual(2, self.manager.stats['rejected_vm_event'])
