@@ -307,20 +307,23 @@ def node_list_filtered(context, host_state=None, disabled=None,
     return list(context.session.execute(query).scalars())
 
 
+def _node_rows(context, model, node_id, order_by):
+    """Current-state rows (one per item) of one node, in a stable order."""
+    return list(context.session.execute(
+        sa.select(model).where(model.node_id == node_id)
+        .order_by(order_by)).scalars())
+
+
 @_CONTEXT.reader
 def node_external_items(context, node_id):
-    return list(context.session.execute(
-        sa.select(models.ExternalItem)
-        .where(models.ExternalItem.node_id == node_id)
-        .order_by(models.ExternalItem.item_id)).scalars())
+    return _node_rows(context, models.ExternalItem, node_id,
+                      models.ExternalItem.item_id)
 
 
 @_CONTEXT.reader
 def node_service_states(context, node_id):
-    return list(context.session.execute(
-        sa.select(models.ServiceState)
-        .where(models.ServiceState.node_id == node_id)
-        .order_by(models.ServiceState.name)).scalars())
+    return _node_rows(context, models.ServiceState, node_id,
+                      models.ServiceState.name)
 
 
 @_CONTEXT.reader
@@ -345,10 +348,8 @@ def host_state_period_list(context, node_id, since_cycle=None, cycle=None,
 
 @_CONTEXT.reader
 def hardware_item_list(context, node_id):
-    return list(context.session.execute(
-        sa.select(models.HardwareItem)
-        .where(models.HardwareItem.node_id == node_id)
-        .order_by(models.HardwareItem.item_id)).scalars())
+    return _node_rows(context, models.HardwareItem, node_id,
+                      models.HardwareItem.item_id)
 
 
 @_CONTEXT.reader
