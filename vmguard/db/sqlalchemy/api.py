@@ -50,6 +50,33 @@ def _now():
     return timeutils.utcnow().replace(tzinfo=None)
 
 
+def _paginate(query, column, marker, limit, sort_dir):
+    if sort_dir == 'desc':
+        query = query.order_by(column.desc())
+        if marker is not None:
+            query = query.where(column < marker)
+    else:
+        query = query.order_by(column)
+        if marker is not None:
+            query = query.where(column > marker)
+    if limit is not None:
+        query = query.limit(limit)
+    return query
+
+
+def _decision_filters(query, node=None, rule=None, action=None, vm=None):
+    """Filters on the decisions table shared by the list queries."""
+    if node is not None:
+        query = query.where(models.Decision.node == node)
+    if rule is not None:
+        query = query.where(models.Decision.rule == rule)
+    if action is not None:
+        query = query.where(models.Decision.action == action)
+    if vm is not None:
+        query = query.where(models.Decision.vm == vm)
+    return query
+
+
 def get_engine():
     return _CONTEXT.writer.get_engine()
 
@@ -93,11 +120,8 @@ def node_get(context, name):
 
 @_CONTEXT.reader
 def node_list(context, limit=None, marker=None):
-    query = sa.select(models.Node).order_by(models.Node.name)
-    if marker is not None:
-        query = query.where(models.Node.name > marker)
-    if limit is not None:
-        query = query.limit(limit)
+    query = _paginate(sa.select(models.Node), models.Node.name, marker,
+                      limit, 'asc')
     return list(context.session.execute(query).scalars())
 
 
@@ -147,26 +171,11 @@ def decision_create(context, values):
 @_CONTEXT.reader
 def decision_list(context, node=None, rule=None, action=None, since=None,
                   limit=None, marker=None, sort_dir='asc'):
-    query = sa.select(models.Decision)
-    if node is not None:
-        query = query.where(models.Decision.node == node)
-    if rule is not None:
-        query = query.where(models.Decision.rule == rule)
-    if action is not None:
-        query = query.where(models.Decision.action == action)
+    query = _decision_filters(sa.select(models.Decision), node, rule,
+                              action)
     if since is not None:
         query = query.where(models.Decision.created_at >= since)
-    order = models.Decision.id
-    if sort_dir == 'desc':
-        query = query.order_by(order.desc())
-        if marker is not None:
-            query = query.where(models.Decision.id < marker)
-    else:
-        query = query.order_by(order)
-        if marker is not None:
-            query = query.where(models.Decision.id > marker)
-    if limit is not None:
-        query = query.limit(limit)
+    query = _paginate(query, models.Decision.id, marker, limit, sort_dir)
     return list(context.session.execute(query).scalars())
 
 
@@ -277,20 +286,6 @@ def purge_by_age(context, history_days, decision_days, now=None):
 # Lists take ``limit``, ``marker`` (the integer primary key of the last row
 # of the previous page, or a node name for nodes) and ``sort_dir``
 # ('asc' or 'desc'); the API resolves public markers (UUIDs) to ids.
-
-def _paginate(query, column, marker, limit, sort_dir):
-    if sort_dir == 'desc':
-        query = query.order_by(column.desc())
-        if marker is not None:
-            query = query.where(column < marker)
-    else:
-        query = query.order_by(column)
-        if marker is not None:
-            query = query.where(column > marker)
-    if limit is not None:
-        query = query.limit(limit)
-    return query
-
 
 @_CONTEXT.reader
 def node_list_filtered(context, host_state=None, disabled=None,
@@ -426,14 +421,7 @@ def decision_list_filtered(context, node=None, rule=None, action=None,
     query = (sa.select(models.Decision, models.Recovery)
              .outerjoin(models.Recovery,
                         models.Recovery.decision_id == models.Decision.id))
-    if node is not None:
-        query = query.where(models.Decision.node == node)
-    if rule is not None:
-        query = query.where(models.Decision.rule == rule)
-    if action is not None:
-        query = query.where(models.Decision.action == action)
-    if vm is not None:
-        query = query.where(models.Decision.vm == vm)
+    query = _decision_filters(query, node, rule, action, vm)
     if since is not None:
         query = query.where(models.Decision.created_at >= since)
     query = _paginate(query, models.Decision.id, marker, limit, sort_dir)
@@ -448,14 +436,9 @@ def recovery_list_filtered(context, node=None, status=None, rule=None,
     query = (sa.select(models.Recovery, models.Decision)
              .join(models.Decision,
                    models.Recovery.decision_id == models.Decision.id))
-    if node is not None:
-        query = query.where(models.Decision.node == node)
+    query = _decision_filters(query, node, rule, action)
     if status is not None:
         query = query.where(models.Recovery.status == status)
-    if rule is not None:
-        query = query.where(models.Decision.rule == rule)
-    if action is not None:
-        query = query.where(models.Decision.action == action)
     if since is not None:
         query = query.where(models.Recovery.created_at >= since)
     query = _paginate(query, models.Recovery.id, marker, limit, sort_dir)
