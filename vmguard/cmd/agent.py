@@ -20,7 +20,6 @@ SPEC.md JSON and exits (nothing is sent); ``--once`` alone sends it.
 
 import json
 import os
-import signal
 import sys
 
 from oslo_config import cfg
@@ -46,12 +45,8 @@ def main(argv=None):
     argv = sys.argv if argv is None else argv
     if 'once' not in CONF:
         CONF.register_cli_opts(cli_opts)
-    if 'log_file' not in CONF:
-        logging.register_options(CONF)
-    if '--print' in argv:
-        # stdout carries the snapshot: logs go to stderr.
-        CONF.set_default('use_stderr', True)
-    vmg_config.prepare_service(argv)
+    # With --print, stdout carries the snapshot: logs go to stderr.
+    vmg_config.prepare_service(argv, log_to_stderr='--print' in argv)
     manager = agent_manager.AgentManager(CONF)
     if CONF.once:
         try:
@@ -69,19 +64,7 @@ def main(argv=None):
             manager.stop()
             rpc.cleanup()
 
-    def _terminate(signum, _frame):
-        LOG.info('Signal %s received; stopping', signum)
-        manager.request_stop()
-
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, _terminate)
-    manager.start()
-    try:
-        while not manager.wait(1.0):
-            pass
-    finally:
-        manager.stop()
-        rpc.cleanup()
+    vmg_config.run_until_stopped(manager)
     hung = manager.hung_collectors()
     if hung:
         # A collector stuck in the kernel (a dead NFS server) would keep

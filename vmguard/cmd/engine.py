@@ -16,38 +16,20 @@ Runs until SIGTERM/SIGINT. Several engines may run side by side when
 ``[coordination] backend_url`` is set.
 """
 
-import signal
 import sys
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from vmguard.common import config as vmg_config
-from vmguard.common import rpc
 from vmguard.engine import service
 
 CONF = cfg.CONF
-LOG = logging.getLogger(__name__)
 
 
 def main(argv=None):
     argv = sys.argv if argv is None else argv
     vmg_config.prepare_service(argv)
-    engine = service.EngineService(CONF)
-
-    def _terminate(signum, _frame):
-        LOG.info('Signal %s received; stopping', signum)
-        engine.request_stop()
-
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, _terminate)
-    engine.start()
-    try:
-        while not engine.wait(1.0):
-            pass
-    finally:
-        engine.stop()
-        rpc.cleanup()
+    vmg_config.run_until_stopped(service.EngineService(CONF))
     return 0
 
 
