@@ -61,7 +61,7 @@ def _replay(lines, pipeline, emit, report):
     process = pipeline.process
     cache = {}
     for number, line in enumerate(lines, 1):
-        if not line.strip():
+        if not line or line.isspace():
             continue
         try:
             data = loads(line)

@@ -94,7 +94,7 @@ class Rules:
             why = 'external item failed in cycle %s: %s' % (
                 cycle, ', '.join(ext_failed))
         choices = self.p.selector.select(self.p.directory, node, vcpus,
-                                         ram_mb)
+                                         ram_mb, limit=3)
         if not choices:
             self._emit(out, dec.Decision(
                 node, cycle, 'escalate', 'R3',
@@ -242,7 +242,7 @@ class Rules:
         if st.vms:
             vcpus, ram = st.vms[0].vcpus, st.vms[0].ram_mb
         choices = self.p.selector.select(self.p.directory, st.name, vcpus,
-                                         ram)
+                                         ram, limit=1)
         return choices[0] if choices else None
 
     def _incident(self, st, a, rule, out, why, evidence, disable=True):

@@ -25,6 +25,7 @@ takes the one with the most free RAM, ties broken by node name.
 """
 
 import abc
+import heapq
 
 
 class NodeInfo:
@@ -82,8 +83,11 @@ class MemoryDirectory:
 class TargetSelector(abc.ABC):
 
     @abc.abstractmethod
-    def select(self, directory, source, vcpus, ram_mb):
-        """Return the names of eligible targets, best first."""
+    def select(self, directory, source, vcpus, ram_mb, limit=None):
+        """Return the names of eligible targets, best first.
+
+        :param limit: return at most this many (all when None).
+        """
 
 
 def eligible(info, source, vcpus, ram_mb):
@@ -97,8 +101,12 @@ def eligible(info, source, vcpus, ram_mb):
 class MostFreeRamSelector(TargetSelector):
     """Most free RAM first; ties by node name."""
 
-    def select(self, directory, source, vcpus, ram_mb):
-        nodes = [i for i in directory.candidates()
-                 if eligible(i, source, vcpus, ram_mb)]
-        nodes.sort(key=lambda i: (-i.ram_mb_free, i.name))
-        return [i.name for i in nodes]
+    def select(self, directory, source, vcpus, ram_mb, limit=None):
+        ranked = [(-i.ram_mb_free, i.name) for i in directory.candidates()
+                  if eligible(i, source, vcpus, ram_mb)]
+        if limit is None:
+            ranked.sort()
+        else:
+            # A thousand candidates, three wanted: no full sort.
+            ranked = heapq.nsmallest(limit, ranked)
+        return [name for _free, name in ranked]

@@ -22,6 +22,8 @@ Unknown fields are ignored. A missing required field or a wrong type raises
 :class:`vmguard.common.exception.InvalidRecord` naming the field.
 """
 
+import marshal
+
 from vmguard.common import exception
 
 HARDWARE_HEALTH = frozenset(('ok', 'warning', 'critical'))
@@ -31,6 +33,9 @@ IDENTITY_PATHS = frozenset(('inband', 'oob', 'none'))
 VM_STATES = frozenset(('nostate', 'running', 'blocked', 'paused', 'shutdown',
                        'shutoff', 'crashed', 'pmsuspended'))
 HOST_STATES = ('normal', 'degraded', 'failed', 'unknown')
+
+_NO_PREVIOUS = (None,) * 8
+dumps = marshal.dumps
 
 
 class HardwareItem:
@@ -256,14 +261,14 @@ def _parse_hardware(items, node):
 def _parse_external(items, node):
     out = []
     for i, e in enumerate(items):
-        where = 'external[%d]' % i
         if e.__class__ is not dict:
-            _fail(where, 'must be an object', node)
+            _fail('external[%d]' % i, 'must be an object', node)
         eid = e.get('id')
         kind = e.get('kind')
         health = e.get('health')
         if not (eid.__class__ is str and eid and kind.__class__ is str
                 and health in EXTERNAL_HEALTH):
+            where = 'external[%d]' % i
             _str(e, 'id', where, node)
             _str(e, 'kind', where, node)
             _enum(_str(e, 'health', where, node), EXTERNAL_HEALTH,
@@ -275,12 +280,12 @@ def _parse_external(items, node):
 def _parse_services(items, node):
     out = []
     for i, s in enumerate(items):
-        where = 'services[%d]' % i
         if s.__class__ is not dict:
-            _fail(where, 'must be an object', node)
+            _fail('services[%d]' % i, 'must be an object', node)
         name = s.get('name')
         state = s.get('state')
         if not (name.__class__ is str and name and state in SERVICE_STATES):
+            where = 'services[%d]' % i
             _str(s, 'name', where, node)
             _enum(_str(s, 'state', where, node), SERVICE_STATES, 'state',
                   where, node)
@@ -332,10 +337,11 @@ def parse_snapshot(d, cache=None):
     """Validate a snapshot dict.
 
     :param cache: optional dict kept by the caller across calls (one entry
-        per node). When a node's hardware or VM list is equal to the one of
-        its previous snapshot -- the usual case -- the previous parsed list
-        is reused (the same list object), which saves both the parsing and
-        the judges' work. Parsed records are read-only.
+        per node). When a node's hardware, VM, external or service list is
+        identical (same JSON values and types) to the one of its previous
+        snapshot -- the usual case -- the previous parsed list is reused
+        (the same list object), which saves both the parsing and the
+        judges' work. Parsed records are read-only.
     """
     node = d.get('node')
     if node.__class__ is not str or not node:
@@ -356,19 +362,40 @@ def parse_snapshot(d, cache=None):
             _fail('snapshot', 'missing required field %r' % key, node)
     raw_hw = _list(d, 'hardware', 'snapshot', node)
     raw_vms = _list(d, 'vms', 'snapshot', node)
-    prev = cache.get(node) if cache is not None else None
-    if prev is not None and prev[0] == raw_hw:
-        hardware = prev[1]
-    else:
+    raw_ext = _list(d, 'external', 'snapshot', node)
+    raw_svc = _list(d, 'services', 'snapshot', node)
+    if cache is None:
         hardware = _parse_hardware(raw_hw, node)
-    if prev is not None and prev[2] == raw_vms:
-        vms = prev[3]
-    else:
         vms = _parse_vms(raw_vms, node)
-    external = _parse_external(_list(d, 'external', 'snapshot', node), node)
-    services = _parse_services(_list(d, 'services', 'snapshot', node), node)
-    if cache is not None:
-        cache[node] = (raw_hw, hardware, raw_vms, vms)
+        external = _parse_external(raw_ext, node)
+        services = _parse_services(raw_svc, node)
+    else:
+        # Each list is compared with the node's previous one through its
+        # marshal serialisation: equal bytes mean equal lists (the bytes
+        # are a faithful encoding), and one contiguous string per list is
+        # far cheaper to keep and to compare across a thousand nodes than
+        # the decoded dicts. Unequal bytes only mean "parse again".
+        try:
+            key_hw = dumps(raw_hw)
+            key_vms = dumps(raw_vms)
+            key_ext = dumps(raw_ext)
+            key_svc = dumps(raw_svc)
+        except ValueError:
+            # Not plain JSON data, or nested too deep for marshal: parse
+            # everything (a fresh object equals no previous key).
+            key_hw = key_vms = key_ext = key_svc = object()
+        prev = cache.get(node)
+        if prev is None:
+            prev = _NO_PREVIOUS
+        hardware = (prev[1] if prev[0] == key_hw
+                    else _parse_hardware(raw_hw, node))
+        vms = prev[3] if prev[2] == key_vms else _parse_vms(raw_vms, node)
+        external = (prev[5] if prev[4] == key_ext
+                    else _parse_external(raw_ext, node))
+        services = (prev[7] if prev[6] == key_svc
+                    else _parse_services(raw_svc, node))
+        cache[node] = (key_hw, hardware, key_vms, vms, key_ext, external,
+                       key_svc, services)
     snap = Snapshot.__new__(Snapshot)
     snap.node = node
     snap.cycle = cycle

@@ -162,6 +162,17 @@ class TestTargets(base.TestCase):
         d.reserve('b', 2, 3500)
         self.assertEqual(['c', 'a', 'b'], sel.select(d, 'src', 2, 100))
 
+    def test_limit_keeps_the_best_in_order(self):
+        d = targets.MemoryDirectory()
+        for i, ram in enumerate([500, 9000, 700, 9000, 100, 3000]):
+            d.update('n%d' % i, 'normal', False, 8, ram)
+        sel = targets.MostFreeRamSelector()
+        full = sel.select(d, 'src', 1, 1)
+        self.assertEqual(['n1', 'n3', 'n5', 'n2', 'n0', 'n4'], full)
+        for limit in range(0, 8):
+            self.assertEqual(full[:limit],
+                             sel.select(d, 'src', 1, 1, limit=limit))
+
     def test_thresholds_from_config(self):
         self.flags(group='engine', max_reboots=5)
         self.assertEqual(5, judge_base.Thresholds.from_config(

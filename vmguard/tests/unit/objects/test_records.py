@@ -138,3 +138,65 @@ class TestParseRecord(base.TestCase):
              'event': 'crashed'})
         self.assertIn("'uuid'", str(exc))
         self.assertEqual('cmp-01', exc.node)
+
+
+class TestParseCache(base.TestCase):
+    """The per-node cache of parse_record(d, cache) used by replay."""
+
+    def _parse(self, cache, mutate=None, cycle=1):
+        data = copy.deepcopy(SNAPSHOT)
+        data['cycle'] = cycle
+        if mutate:
+            mutate(data)
+        return records.parse_record(data, cache)
+
+    def test_equal_lists_reuse_the_parsed_ones(self):
+        cache = {}
+        first = self._parse(cache)
+        second = self._parse(cache, cycle=2)
+        self.assertEqual(2, second.cycle)
+        self.assertIs(first.hardware, second.hardware)
+        self.assertIs(first.vms, second.vms)
+        self.assertIs(first.external, second.external)
+        self.assertIs(first.services, second.services)
+
+    def test_a_changed_field_is_parsed_again(self):
+        cache = {}
+        first = self._parse(cache)
+
+        def warn(d):
+            d['hardware'][0]['health'] = 'warning'
+        second = self._parse(cache, warn, cycle=2)
+        self.assertIsNot(first.hardware, second.hardware)
+        self.assertEqual('warning', second.hardware[0].health)
+        self.assertIs(first.vms, second.vms)
+        # And back: parsed again, not the stale list of cycle 2.
+        third = self._parse(cache, cycle=3)
+        self.assertEqual('ok', third.hardware[0].health)
+
+    def test_same_values_other_types_are_not_equal(self):
+        cache = {}
+        self._parse(cache, lambda d: d['vms'][0].update(vcpus=2))
+        # 2.0 == 2 in Python, but the record must be rejected.
+        self.assertRaises(exception.InvalidRecord, self._parse, cache,
+                          lambda d: d['vms'][0].update(vcpus=2.0), 2)
+
+    def test_bad_list_is_rejected_even_after_a_good_one(self):
+        cache = {}
+        self._parse(cache)
+        self.assertRaises(exception.InvalidRecord, self._parse, cache,
+                          lambda d: d['hardware'][0].pop('kind'), 2)
+
+    def test_nesting_too_deep_for_marshal_still_parses(self):
+        cache = {}
+        deep = []
+        for _ in range(3000):
+            deep = [deep]
+
+        def nest(d):
+            d['hardware'][0]['detail'] = {'deep': deep}
+        first = self._parse(cache, nest)
+        second = self._parse(cache, nest, cycle=2)
+        self.assertEqual(2, second.cycle)
+        self.assertIsNot(first.hardware, second.hardware)
+        self.assertEqual({'deep': deep}, second.hardware[0].detail)
