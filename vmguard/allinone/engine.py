@@ -18,7 +18,6 @@ import time
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
-import sqlalchemy as sa
 
 from vmguard.common import context as vmg_context
 from vmguard.common import rpc
@@ -162,28 +161,3 @@ class ServiceEngine:
 
     def ready(self, node):
         return normal_cycles(self.service.engine.pipeline, node)
-
-
-def serialize_sqlite_transactions(engine):
-    """Open every SQLite transaction with ``BEGIN IMMEDIATE``.
-
-    oslo.db begins SQLite transactions with a deferred ``BEGIN``: two
-    threads that both read and then write (the engine's batch writer and a
-    recovery's status change) deadlock, and SQLite answers one of them at
-    once with "database is locked" instead of waiting. Taking the write
-    lock at the start makes the others wait (pysqlite's 5 s busy timeout)
-    for the few milliseconds a transaction lasts.
-    """
-    if engine.dialect.name != 'sqlite':
-        return
-    # Replace oslo.db's listener that emits the deferred BEGIN; its
-    # commit/rollback listener still clears the marker set here.
-    for fn in list(engine.dispatch.begin):
-        if getattr(fn, '__name__', '') == '_sqlite_emit_begin':
-            sa.event.remove(engine, 'begin', fn)
-
-    @sa.event.listens_for(engine, 'begin')
-    def _begin_immediate(conn):
-        if 'in_transaction' not in conn.info:
-            conn.exec_driver_sql('BEGIN IMMEDIATE')
-            conn.info['in_transaction'] = True

@@ -445,7 +445,6 @@ def main(argv=None):
     api_server = None
     status = 1
     try:
-        demo_engine.serialize_sqlite_transactions(db_api.get_engine())
         migration.upgrade()
         _out('  database  : schema at revision %s' % migration.version())
         demo.setup(no_bmc=CONF.no_bmc)

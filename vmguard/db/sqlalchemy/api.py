@@ -24,11 +24,13 @@ import sqlalchemy as sa
 
 from vmguard.common import exception
 from vmguard.db.sqlalchemy import models
+from vmguard.db.sqlalchemy import sqlite
 
 LOG = logging.getLogger(__name__)
 
 _CONTEXT = enginefacade.transaction_context()
 _CONTEXT.configure(sqlite_fk=True)
+_CONTEXT.append_on_engine_create(sqlite.serialize_transactions)
 
 # Status machine of a recovery. "running" -> "running" is a take-over of a
 # recovery whose engine died (owner changes, already issued Nova actions

@@ -10,8 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Unit tests of the all-in-one demo's engine set-up (the whole command
-runs in vmguard.tests.functional.test_allinone)."""
+"""SQLite transactions open with BEGIN IMMEDIATE (db.sqlalchemy.sqlite)."""
 
 import os
 import threading
@@ -21,7 +20,8 @@ import fixtures
 from oslo_db.sqlalchemy import engines
 import sqlalchemy as sa
 
-from vmguard.allinone import engine as demo_engine
+from vmguard.db.sqlalchemy import api as sqla_api
+from vmguard.db.sqlalchemy import sqlite
 from vmguard.tests import base
 
 
@@ -45,7 +45,7 @@ class TestSerializedSqlite(base.TestCase):
         return seen
 
     def test_transactions_begin_immediate(self):
-        demo_engine.serialize_sqlite_transactions(self.engine)
+        sqlite.serialize_transactions(self.engine)
         seen = self._statements()
         with self.engine.begin() as conn:
             conn.exec_driver_sql('SELECT n FROM t')
@@ -76,15 +76,22 @@ class TestSerializedSqlite(base.TestCase):
         return errors
 
     def test_read_then_write_deadlocks_with_a_deferred_begin(self):
-        # What the demo works around: oslo.db's deferred BEGIN.
+        # What the DB layer works around: oslo.db's deferred BEGIN.
         errors = self._read_then_write()
         self.assertTrue(errors)
         self.assertIn('database is locked', str(errors[0]))
 
     def test_read_then_write_waits_with_begin_immediate(self):
-        demo_engine.serialize_sqlite_transactions(self.engine)
+        sqlite.serialize_transactions(self.engine)
         self.assertEqual([], self._read_then_write(threads=4))
         with self.engine.begin() as conn:
             # No update lost either.
             self.assertEqual(4, conn.exec_driver_sql(
                 'SELECT n FROM t').scalar())
+
+    def test_the_db_api_engine_is_serialized(self):
+        # The DB layer's own engine (the default SQLite connection) gets
+        # the listener when the enginefacade creates it.
+        self.assertIn(sqlite.serialize_transactions,
+                      sqla_api._CONTEXT._factory._facade_cfg[
+                          'on_engine_create'])
