@@ -192,9 +192,14 @@ class AgentManager:
             # Bound the connection retries of each cast: with the broker
             # away the cast fails fast and the message is buffered,
             # instead of blocking the cycle (or the libvirt event loop)
-            # until the broker is back.
+            # until the broker is back. A cast no queue takes (a broker
+            # restarted before the engine declared its queue again) is
+            # returned by RabbitMQ (mandatory flag) and buffered too,
+            # instead of being dropped by the broker.
             api.client = api.client.prepare(
-                retry=self.conf.agent.send_retries)
+                retry=self.conf.agent.send_retries,
+                transport_options=messaging.TransportOptions(
+                    at_least_once=True))
             self._engine = api
         return self._engine
 
@@ -236,8 +241,10 @@ class AgentManager:
                 else:
                     api.report_vm_event(self.context, obj)
             except Exception as exc:
-                LOG.warning('Cannot reach the engine (%s); %d message(s) '
-                            'buffered', exc, len(self._buffer))
+                # MessageUndeliverable (no queue took the cast) has no text.
+                LOG.warning('Cannot reach the engine (%s: %s); %d '
+                            'message(s) buffered', type(exc).__name__, exc,
+                            len(self._buffer))
                 return False
             self._buffer.popleft()
         return True

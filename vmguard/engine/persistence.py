@@ -31,6 +31,7 @@ import json
 import threading
 import time
 
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
@@ -245,10 +246,21 @@ class Persister:
             return len(self._pending)
 
     def flush(self, deltas=(), decisions=(), judge_states=(),
-              engine=None):
+              engine=None, retried=False):
         """Write the queued deltas, plus the given ones, the judge states
         and the decisions, in one transaction.
 
+        When the database cannot be reached (``DBConnectionError``) the
+        queued deltas stay queued, in order, for the next flush: nothing
+        of them was written, or all of it was and writing it again changes
+        nothing (node rows are never written backwards, new rows and
+        decisions are unique). The given deltas, judge states and
+        decisions are the caller's to retry.
+
+        :param retried: an earlier call with these decisions failed; a
+            decision of ``engine`` found stored is then its own, committed
+            by that call before the connection was lost, and counts as
+            stored now.
         :returns: [(decision row, Decision)] of the decisions stored now
             (not those another engine had stored already).
         """
@@ -263,11 +275,15 @@ class Persister:
                     d['node'].update(disabled=True, disabled_at=_utcnow(),
                                      disabled_reason='disabled by vmguard')
             names = [d['name'] for d in deltas]
-            self._ensure_nodes(deltas)
             values = [self._decision_values(d, engine) for d in decisions]
             try:
+                self._ensure_nodes(deltas)
                 stored, results = db_api.engine_state_save(
                     self.context, deltas, judge_states, values)
+            except db_exc.DBConnectionError:
+                with self._lock:
+                    self._pending[:0] = queued
+                raise
             except Exception:
                 # The caches say "stored": drop them so that the next
                 # snapshot of these nodes is compared with the database.
@@ -288,7 +304,8 @@ class Persister:
             new = []
             for (row, created), d in zip(results, decisions,
                                                  strict=True):
-                if created:
+                if created or (retried and engine is not None
+                               and row.engine == engine):
                     self.stats['decisions_created'] += 1
                     new.append((row, d))
                 else:
@@ -384,6 +401,11 @@ class BatchWriter:
             time.sleep(self.interval)
             try:
                 self.persister.flush()
+            except db_exc.DBConnectionError as exc:
+                # The deltas stay queued (see Persister.flush).
+                LOG.warning('Database unreachable, %d snapshot deltas '
+                            'kept for the next attempt: %s',
+                            self.persister.pending(), exc)
             except Exception:
                 LOG.exception('Storing snapshot state failed; retrying '
                               'with the next snapshots')

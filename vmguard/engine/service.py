@@ -28,6 +28,7 @@ import threading
 import time
 
 import futurist
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_messaging.rpc import server as rpc_server
@@ -47,8 +48,13 @@ from vmguard.objects import snapshot as snapshot_obj
 
 LOG = logging.getLogger(__name__)
 
-# Attempts to store decisions before giving up (about a minute).
+# Attempts to store decisions before giving up on an error other than
+# an unreachable database (about a minute).
 STORE_ATTEMPTS = 8
+# First and longest pause between attempts while the database is
+# unreachable.
+DB_RETRY_INTERVAL = 0.5
+DB_RETRY_MAX_INTERVAL = 5.0
 
 
 class DbDirectory(targets.MemoryDirectory):
@@ -122,10 +128,22 @@ class DirectRecovery:
             self.notifier.recovery(row, 'error', error=str(exc))
             return 'failed'
         if status == 'failed':
-            self.notifier.recovery(row, 'error', status=status)
+            self.notifier.recovery(row, 'error', status=status,
+                                   error=self._error(row))
         elif status is not None:
             self.notifier.recovery(row, 'end', status=status)
         return status
+
+    @staticmethod
+    def _error(row):
+        """Why the recovery of decision ``row`` failed (its error)."""
+        try:
+            return db_api.recovery_get_by_decision(
+                vmg_context.get_admin_context(), row.id).error
+        except Exception:
+            LOG.warning('Cannot read the error of the recovery of decision '
+                        '%s', row.uuid, exc_info=True)
+            return None
 
 
 class Engine:
@@ -152,9 +170,37 @@ class Engine:
         self._adopted = set()
         # node -> wall-clock time of its latest snapshot here (R9 check).
         self._arrivals = {}
+        # Latest snapshot of any node, and when snapshots came again after
+        # a pause of all of them (R9 check, see _note_intake).
+        self._intake_last = None
+        self._intake_resumed = None
         # Records are judged in arrival order by one thread (see submit).
         self._queue = None
         self._judge_thread = None
+        # Set when the service stops: waits for the database end.
+        self.stopping = threading.Event()
+
+    def _until_db(self, what, func, *args, **kwargs):
+        """Call ``func`` until the database answers.
+
+        RabbitMQ's messages are acknowledged before they are dispatched: a
+        record the engine has taken is in its hands only. While the
+        database is unreachable the judge thread waits here instead of
+        dropping the record (or the decisions it caused); the bounded
+        queue fills and RabbitMQ keeps the backlog. ``func`` must have no
+        effect when it raises ``DBConnectionError``.
+        """
+        delay = DB_RETRY_INTERVAL
+        while True:
+            try:
+                return func(*args, **kwargs)
+            except db_exc.DBConnectionError as exc:
+                if self.stopping.is_set():
+                    raise
+                LOG.warning('Database unreachable while %s; retrying in '
+                            '%.1fs: %s', what, delay, exc)
+                self.stopping.wait(delay)
+                delay = min(delay * 2, DB_RETRY_MAX_INTERVAL)
 
     # -- ownership -----------------------------------------------------------
 
@@ -174,11 +220,16 @@ class Engine:
         return True
 
     def _adopt(self, name):
-        """First record of a node here: continue from its stored state."""
-        self._adopted.add(name)
+        """First record of a node here: continue from its stored state.
+
+        Raises (having changed nothing) when the stored state cannot be
+        read.
+        """
         if name in self.pipeline.nodes:
+            self._adopted.add(name)
             return
         state = self.persister.stored_judge_state(name)
+        self._adopted.add(name)
         # Until it reports here, count its silence from the take-over: the
         # previous owner may have judged its last snapshots moments ago.
         self._arrivals.setdefault(name, time.time())
@@ -254,16 +305,23 @@ class Engine:
     def handle(self, rec, now=None):
         """Judge one validated record; store state, events, decisions."""
         now = time.time() if now is None else now
+        name = rec.node
         if rec.__class__ is records.VMEvent:
-            self.persister.add_event(rec)
+            self._until_db('storing a crash event of %s' % name,
+                           self.persister.add_event, rec)
+        # What is stored of the node, read before judging: once the
+        # pipeline has judged the record, its delta and decisions must
+        # not be lost to a failed read.
+        self._until_db('reading node %s' % name,
+                       self.persister.stored_judge_state, name)
         delta = None
         with self._lock:
-            name = rec.node
             if name not in self._adopted:
-                self._adopt(name)
+                self._until_db('reading node %s' % name, self._adopt, name)
             st = self.pipeline.nodes.get(name)
             last = st.last_cycle if st is not None else None
             if rec.__class__ is records.Snapshot:
+                self._note_intake(now)
                 self._arrivals[name] = now
             decisions = self.pipeline.process(rec, now)
             if decisions:
@@ -271,7 +329,10 @@ class Engine:
             if rec.__class__ is records.Snapshot and (
                     last is None or rec.cycle > last):
                 st = self.pipeline.nodes[name]
-                delta = self.persister.add_snapshot(
+                # Reads the database only if a failed write dropped the
+                # node's cache since the read above.
+                delta = self._until_db(
+                    'reading node %s' % name, self.persister.add_snapshot,
                     rec, st.assessment, self.pipeline.export_node_state(name),
                     st.disabled, queue=not decisions)
             judge_states = ()
@@ -287,6 +348,22 @@ class Engine:
             self.persister.flush()
         return decisions
 
+    def _note_intake(self, now):
+        """A snapshot arrives (lock held).
+
+        When no node at all reported for two cycle intervals, the pause
+        was this engine's or the broker's, not the nodes': after a broker
+        restart every agent sends its buffered snapshots, one agent after
+        the other, and the first backlog puts its node cycles ahead of
+        nodes whose backlog is still on its way. Silence (R9) is counted
+        again from the moment snapshots come back.
+        """
+        pause = 2 * self.pipeline.t.cycle_interval
+        if self._intake_last is None or now - self._intake_last > pause:
+            self._intake_resumed = now
+        if self._intake_last is None or now > self._intake_last:
+            self._intake_last = now
+
     def _confirm_silent(self, decisions, now):
         """Keep an R9 decision only when the node is silent by the clock.
 
@@ -296,7 +373,8 @@ class Engine:
         broker outage, records forwarded between engines): the node has
         reported, its snapshot is just behind the others in the queue.
         Fencing it would be a disaster, so R9 also needs the node's last
-        snapshot to be ``silent_cycles * cycle_interval`` seconds old.
+        snapshot to be ``silent_cycles * cycle_interval`` seconds old, and
+        as old the end of the last pause of all nodes (see _note_intake).
         A premature R9 is undone in the pipeline; the periodic task asks
         again later. (Lock held.)
         """
@@ -306,13 +384,17 @@ class Engine:
         for d in decisions:
             if d.rule == 'R9':
                 arrival = self._arrivals.get(d.node)
+                resumed = self._intake_resumed
+                if resumed is not None and (arrival is None
+                                            or resumed > arrival):
+                    arrival = resumed
                 if arrival is not None and now - arrival < limit:
                     st = self.pipeline.nodes.get(d.node)
                     if st is not None and st.incidents.pop('R9', None) \
                             is not None:
                         LOG.debug('Node %s is behind the other nodes but '
-                                  'reported %.1fs ago: not silent', d.node,
-                                  now - arrival)
+                                  'silent for %.1fs only: not silent',
+                                  d.node, now - arrival)
                         st.disabled = (bool(st.incidents) or
                                        self.persister.disabled_stored(
                                            d.node))
@@ -333,23 +415,43 @@ class Engine:
 
     def _store(self, decisions, deltas=(), judge_states=()):
         # The pipeline has made these decisions and will not make them
-        # again: keep trying (the database may be restarting); the judge
-        # thread waits meanwhile and RabbitMQ keeps the backlog.
-        for attempt in range(STORE_ATTEMPTS):
+        # again: keep trying until the database is back (it may be
+        # restarting); the judge thread waits meanwhile and RabbitMQ
+        # keeps the backlog. Other errors are given up after a while.
+        failures = 0
+        retried = False
+
+        def flush():
+            # ``retried`` after any failed attempt: a decision of this
+            # engine found stored was committed by that attempt.
+            nonlocal retried
             try:
-                new = self.persister.flush(deltas=deltas,
-                                           decisions=decisions,
-                                           judge_states=judge_states,
-                                           engine=self.host)
-                break
+                return self.persister.flush(
+                    deltas=deltas, decisions=decisions,
+                    judge_states=judge_states, engine=self.host,
+                    retried=retried)
             except Exception:
-                if attempt == STORE_ATTEMPTS - 1:
+                retried = True
+                raise
+
+        while True:
+            try:
+                new = self._until_db('storing decisions %s' % decisions,
+                                     flush)
+                break
+            except db_exc.DBConnectionError:
+                LOG.error('Engine stopping: decisions %s not stored',
+                          decisions)
+                raise
+            except Exception:
+                failures += 1
+                if failures == STORE_ATTEMPTS:
                     LOG.exception('Could not store decisions %s; giving up',
                                   decisions)
                     raise
                 LOG.warning('Storing decisions failed (attempt %d); '
-                            'retrying', attempt + 1, exc_info=True)
-                time.sleep(min(2 ** attempt, 10))
+                            'retrying', failures, exc_info=True)
+                time.sleep(min(2 ** (failures - 1), 10))
         for row, _decision in new:
             self.notifier.decision(row)
             self.recovery.submit(row)
@@ -474,6 +576,10 @@ class EngineService:
             engine.rebalance(summaries)
             engine.sync_operator_switches(summaries)
             engine.tick()
+        except db_exc.DBConnectionError as exc:
+            LOG.warning('Periodic engine task: database unreachable; '
+                        'retrying in %ss: %s',
+                        self.conf.engine.periodic_interval, exc)
         except Exception:
             LOG.exception('Periodic engine task failed; retrying in %ss',
                           self.conf.engine.periodic_interval)
@@ -502,6 +608,8 @@ class EngineService:
 
     def stop(self):
         self._stop.set()
+        if self.engine is not None:
+            self.engine.stopping.set()
         for server in (self.rpc_server, self.listener):
             if server is not None:
                 try:
