@@ -148,10 +148,13 @@ class Rules:
             self._crash(st, cycle, vm.uuid, vm.state, vm.reason, vm.vcpus,
                         vm.ram_mb, a.host_state, a.external_failed,
                         a.not_ok, 'snapshot', out)
-        if decided:
+        if decided and st.vms:
             # Re-arm a VM seen not crashed (or gone from the node) in a
             # cycle after its decision: a snapshot of the crash's own cycle
-            # may have been collected just before the crash.
+            # may have been collected just before the crash. A snapshot
+            # without any VM re-arms nothing: it is what an agent sends
+            # when it cannot read libvirt (e.g. restarted before libvirtd
+            # is up), and the crashed VMs are still there.
             crashed = {vm.uuid for vm in a.crashed}
             for uuid, when in list(decided.items()):
                 if when < cycle and uuid not in crashed:

@@ -211,6 +211,27 @@ class TestRegressions(base.TestCase):
             p.process(snap('b', c))
         self.assertLessEqual(len(p.nodes['a'].decided), 1)
 
+    def test_snapshot_without_vms_does_not_rearm_a_decided_crash(self):
+        # An agent restarted before libvirt is reachable reports its
+        # hardware but no domains for a few cycles; the crashed VM is
+        # still crashed when libvirt answers again: decided once.
+        p = pipeline.Pipeline()
+        crashed = [('u', 'crashed', 'panicked'),
+                   ('v', 'running', 'booted')]
+
+        def cycle(c, vms=()):
+            p.process(snap('b', c))
+            return [(d.action, d.vm) for d in p.process(snap('a', c,
+                                                             vms=vms))]
+
+        self.assertEqual([('reboot', 'u')], cycle(1, crashed))
+        self.assertEqual([], cycle(2))
+        self.assertEqual([], cycle(3))
+        self.assertEqual([], cycle(4, crashed))
+        # Seen not crashed again: re-armed, a new crash is decided.
+        self.assertEqual([], cycle(5, [('u', 'running', 'booted')]))
+        self.assertEqual([('reboot', 'u')], cycle(6, crashed))
+
     def test_consecutive_means_without_a_missing_cycle(self):
         p = pipeline.Pipeline()
         out = []
