@@ -40,7 +40,11 @@ opts = [
                     'state after a Nova action.'),
     cfg.IntOpt('retries', default=3, min=0, max=100,
                help='Retries of a Nova call that failed with a 5xx answer '
-                    'or a timeout, with exponential backoff.'),
+                    'or a timeout, with exponential backoff. When the last '
+                    'retry fails too, the recovery ends "failed" with '
+                    'Nova\'s error, a vmguard.recovery.error notification '
+                    'and an ALERT in the engine log; it is not retried '
+                    'later.'),
     cfg.FloatOpt('retry_interval', default=1.0, min=0.0, max=600.0,
                  help='Seconds before the first retry of a failed Nova call; '
                       'doubled for each further retry.'),

@@ -127,7 +127,8 @@ class RecoveryExecutor:
     # --- set-up --------------------------------------------------------------
 
     def add_alert_hook(self, hook):
-        """hook(decision, recovery, message) is called on every escalation."""
+        """hook(decision, recovery, message) is called for every recovery
+        that ends ``escalated`` or ``failed``."""
         self._alert_hooks.append(hook)
 
     def register_handler(self, action, handler):
@@ -233,8 +234,10 @@ class RecoveryExecutor:
         except Exception as exc:
             LOG.exception('Recovery %s failed unexpectedly', recovery.uuid)
             final, message = 'failed', 'unexpected error: %s' % exc
-        if final == 'escalated':
-            self._alert(decision, recovery, message)
+        if final in ('escalated', 'failed'):
+            # Nothing more is tried automatically: an operator must know
+            # (e.g. Nova's API still down after the retries).
+            self._alert(decision, recovery, final, message)
         log = LOG.info if final == 'succeeded' else LOG.warning
         log('Recovery %s (%s on %s) %s after %.3fs%s', recovery.uuid,
             decision.action, decision.node, final, run.elapsed(),
@@ -252,11 +255,11 @@ class RecoveryExecutor:
         return db_api.effective_dry_run(context, node,
                                         default=CONF.recovery.dry_run)
 
-    def _alert(self, decision, recovery, message):
-        LOG.error('ALERT: recovery %s escalated: %s on %s (rule %s, vm %s, '
-                  'decision %s): %s', recovery.uuid, decision.action,
-                  decision.node, decision.rule, decision.vm, decision.uuid,
-                  message)
+    def _alert(self, decision, recovery, status, message):
+        LOG.error('ALERT: recovery %s %s: %s on %s (rule %s, vm %s, '
+                  'decision %s): %s', recovery.uuid, status,
+                  decision.action, decision.node, decision.rule,
+                  decision.vm, decision.uuid, message)
         for hook in self._alert_hooks:
             try:
                 hook(decision, recovery, message)

@@ -117,3 +117,35 @@ class TestPayloadObjects(base.TestCase):
                   checker.get_hashes().items() if name in expected}
         self.assertEqual(sorted(expected), sorted(actual))
         self.assertEqual(expected, actual)
+
+
+class TestRecoveryNotifications(base.DbTestCase):
+
+    def test_failed_recovery_error_notification_says_why(self):
+        decision, _created = db_api.decision_create(self.context, {
+            'incident_key': 'R1:c1:vm-1:7', 'node': 'c1', 'cycle': 7,
+            'action': 'reboot', 'vm': 'vm-1', 'rule': 'R1',
+            'reason': 'test'})
+        rec = db_api.recovery_get_by_decision(self.context, decision.id)
+
+        class Executor:
+            def execute(executor, row):
+                db_api.recovery_transition(self.context, rec.id, 'running',
+                                           expected='pending', owner='e')
+                db_api.recovery_transition(
+                    self.context, rec.id, 'failed', expected='running',
+                    error='Compute API unavailable: connection refused')
+                return 'failed'
+
+        sent = []
+
+        class Notifier:
+            def recovery(notifier, row, phase, status=None, error=None):
+                sent.append((phase, status, error))
+
+        runner = service.DirectRecovery(Executor(), Notifier())
+        self.assertEqual('failed', runner.run(decision))
+        self.assertEqual(
+            [('start', None, None),
+             ('error', 'failed',
+              'Compute API unavailable: connection refused')], sent)

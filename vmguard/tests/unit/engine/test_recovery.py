@@ -160,6 +160,8 @@ class TestReboot(RecoveryTestCase):
         self.assertIn('down', rec.error)
         self.assertEqual('issuing',
                          self._actions(decision)[('vm-1', 'reboot')].status)
+        # Given up: not silently -- the operator is alerted.
+        self.assertEqual([(decision.uuid, rec.error)], self.alerts)
 
     def test_rejected_reboot_fails_with_nova_message(self):
         self.driver.add_server('vm-1', 'cmp-1')
