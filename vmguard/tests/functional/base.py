@@ -77,7 +77,9 @@ class MariaDBDatabase(fixtures.Fixture):
         require_service('MariaDB', MYSQL_URL)
         self.name = 'vmguard_ft_%s' % uuidutils.generate_uuid(
             dashed=False)[:12]
-        admin = sa.create_engine(MYSQL_URL)
+        # pool_pre_ping: the fault suite restarts the server; the drop at
+        # clean-up must not use a connection that died with it.
+        admin = sa.create_engine(MYSQL_URL, pool_pre_ping=True)
         with admin.begin() as conn:
             conn.execute(sa.text('CREATE DATABASE %s CHARACTER SET utf8mb4'
                                  % self.name))
