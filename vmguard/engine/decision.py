@@ -12,8 +12,12 @@
 
 """A decision of the judgment core (SPEC.md section 2)."""
 
+import hashlib
+
 ACTIONS = ('reboot', 'evacuate', 'migrate_all', 'disable_node',
            'restart_service', 'escalate')
+# Length of the incident key column (decisions.incident_key).
+INCIDENT_KEY_MAX = 255
 
 
 class Decision:
@@ -42,8 +46,13 @@ class Decision:
         self.rule = rule
         self.reason = reason
         self.evidence = evidence or {}
-        self.incident_key = incident_key or ':'.join(
+        key = incident_key or ':'.join(
             str(p) for p in (rule, node, cycle, action, vm or service or ''))
+        if len(key) > INCIDENT_KEY_MAX:
+            # A long node name: keep the key unique and within its column.
+            digest = hashlib.sha256(key.encode('utf-8')).hexdigest()
+            key = key[:INCIDENT_KEY_MAX - 65] + '#' + digest
+        self.incident_key = key
 
     def to_dict(self):
         """The SPEC.md decision object, keys in the documented order."""

@@ -443,6 +443,12 @@ class Engine:
                 LOG.error('Engine stopping: decisions %s not stored',
                           decisions)
                 raise
+            except (db_exc.DBDataError, db_exc.DBInvalidUnicodeParameter):
+                # The same values fail the same way: retrying would only
+                # hold the judge thread (and every other node) back.
+                LOG.exception('Could not store decisions %s: the database '
+                              'refuses their values', decisions)
+                raise
             except Exception:
                 failures += 1
                 if failures == STORE_ATTEMPTS:

@@ -34,6 +34,15 @@ VM_STATES = frozenset(('nostate', 'running', 'blocked', 'paused', 'shutdown',
                        'shutoff', 'crashed', 'pmsuspended'))
 HOST_STATES = ('normal', 'degraded', 'failed', 'unknown')
 
+# Bounds of the contract: what the database columns hold.
+MAX_NAME = 255      # node, item ids, identities
+MAX_KIND = 32       # item kinds, VM reasons and task states, event names
+MAX_SERVICE = 64    # service names
+MAX_UUID = 36       # instance UUIDs
+MAX_SOURCE = 16     # event sources
+MAX_INT = 2 ** 31 - 1       # vCPUs, MB of RAM
+MAX_CYCLE = 2 ** 63 - 1
+
 _NO_PREVIOUS = (None,) * 8
 dumps = marshal.dumps
 
@@ -164,9 +173,12 @@ def _fail(where, msg, node=None):
     raise exception.InvalidRecord('%s: %s' % (where, msg), node=node)
 
 
-def _str(d, key, where, node, required=True):
+def _str(d, key, where, node, required=True, max_len=MAX_NAME):
     v = d.get(key)
     if v.__class__ is str:
+        if len(v) > max_len:
+            _fail(where, '%r must be at most %d characters long, not %d'
+                  % (key, max_len, len(v)), node)
         if v or not required:
             return v
         _fail(where, '%r must not be empty' % key, node)
@@ -178,11 +190,13 @@ def _str(d, key, where, node, required=True):
           node)
 
 
-def _int(d, key, where, node, required=True):
+def _int(d, key, where, node, required=True, maximum=MAX_INT):
     v = d.get(key)
     if v.__class__ is int:
         if v < 0:
             _fail(where, '%r must be >= 0' % key, node)
+        if v > maximum:
+            _fail(where, '%r must be <= %d' % (key, maximum), node)
         return v
     if v is None:
         if required:
@@ -214,7 +228,7 @@ def _slow_hardware(h, i, node):
     if h.__class__ is not dict:
         _fail(where, 'must be an object', node)
     _str(h, 'id', where, node)
-    _str(h, 'kind', where, node)
+    _str(h, 'kind', where, node, max_len=MAX_KIND)
     _enum(_str(h, 'health', where, node), HARDWARE_HEALTH, 'health', where,
           node)
     _str(h, 'identity', where, node, required=False)
@@ -245,9 +259,11 @@ def _parse_hardware(items, node):
         ident = get(h, 'identity')
         path = get(h, 'identity_path')
         detail = get(h, 'detail')
-        if (hid.__class__ is str and hid and kind.__class__ is str
+        if (hid.__class__ is str and hid and len(hid) <= MAX_NAME
+                and kind.__class__ is str and len(kind) <= MAX_KIND
                 and health in health_ok
-                and (ident is None or ident.__class__ is str)
+                and (ident is None or (ident.__class__ is str
+                                       and len(ident) <= MAX_NAME))
                 and (path is None or path in paths)
                 and (detail is None or detail.__class__ is dict)):
             if path is None and ident is not None:
@@ -266,11 +282,12 @@ def _parse_external(items, node):
         eid = e.get('id')
         kind = e.get('kind')
         health = e.get('health')
-        if not (eid.__class__ is str and eid and kind.__class__ is str
+        if not (eid.__class__ is str and eid and len(eid) <= MAX_NAME
+                and kind.__class__ is str and len(kind) <= MAX_KIND
                 and health in EXTERNAL_HEALTH):
             where = 'external[%d]' % i
             _str(e, 'id', where, node)
-            _str(e, 'kind', where, node)
+            _str(e, 'kind', where, node, max_len=MAX_KIND)
             _enum(_str(e, 'health', where, node), EXTERNAL_HEALTH,
                   'health', where, node)
         out.append(ExternalItem(eid, kind, health))
@@ -284,9 +301,10 @@ def _parse_services(items, node):
             _fail('services[%d]' % i, 'must be an object', node)
         name = s.get('name')
         state = s.get('state')
-        if not (name.__class__ is str and name and state in SERVICE_STATES):
+        if not (name.__class__ is str and name and len(name) <= MAX_SERVICE
+                and state in SERVICE_STATES):
             where = 'services[%d]' % i
-            _str(s, 'name', where, node)
+            _str(s, 'name', where, node, max_len=MAX_SERVICE)
             _enum(_str(s, 'state', where, node), SERVICE_STATES, 'state',
                   where, node)
         out.append(ServiceState(name, state))
@@ -297,12 +315,15 @@ def _slow_vm(v, i, node):
     where = 'vms[%d]' % i
     if v.__class__ is not dict:
         _fail(where, 'must be an object', node)
-    _str(v, 'uuid', where, node)
+    _str(v, 'uuid', where, node, max_len=MAX_UUID)
     _enum(_str(v, 'state', where, node), VM_STATES, 'state', where, node)
-    _str(v, 'reason', where, node, required=False)
-    _int(v, 'vcpus', where, node, required=False)
-    _int(v, 'ram_mb', where, node, required=False)
-    _str(v, 'task_state', where, node, required=False)
+    _str(v, 'reason', where, node, required=False, max_len=MAX_KIND)
+    for key in ('vcpus', 'ram_mb'):
+        # Optional (0 when absent), but not null.
+        if key in v and v[key] is None:
+            _fail(where, '%r must be an integer, not null' % key, node)
+        _int(v, key, where, node, required=False)
+    _str(v, 'task_state', where, node, required=False, max_len=MAX_KIND)
     _fail(where, 'invalid item', node)  # pragma: no cover - unreachable
 
 
@@ -322,11 +343,14 @@ def _parse_vms(items, node):
         vcpus = get(v, 'vcpus', 0)
         ram = get(v, 'ram_mb', 0)
         task = get(v, 'task_state')
-        if (uuid.__class__ is str and uuid and state in states
-                and (reason is None or reason.__class__ is str)
-                and vcpus.__class__ is int and vcpus >= 0
-                and ram.__class__ is int and ram >= 0
-                and (task is None or task.__class__ is str)):
+        if (uuid.__class__ is str and uuid and len(uuid) <= MAX_UUID
+                and state in states
+                and (reason is None or (reason.__class__ is str
+                                        and len(reason) <= MAX_KIND))
+                and vcpus.__class__ is int and 0 <= vcpus <= MAX_INT
+                and ram.__class__ is int and 0 <= ram <= MAX_INT
+                and (task is None or (task.__class__ is str
+                                      and len(task) <= MAX_KIND))):
             append(vm_cls(uuid, state, reason, vcpus, ram, task))
             continue
         _slow_vm(v, len(out), node)
@@ -344,11 +368,11 @@ def parse_snapshot(d, cache=None):
         judges' work. Parsed records are read-only.
     """
     node = d.get('node')
-    if node.__class__ is not str or not node:
+    if node.__class__ is not str or not node or len(node) > MAX_NAME:
         _str(d, 'node', 'snapshot', None)
     cycle = d.get('cycle')
-    if cycle.__class__ is not int or cycle < 0:
-        _int(d, 'cycle', 'snapshot', node)
+    if cycle.__class__ is not int or cycle < 0 or cycle > MAX_CYCLE:
+        _int(d, 'cycle', 'snapshot', node, maximum=MAX_CYCLE)
     collected_at = _str(d, 'collected_at', 'snapshot', node, required=False)
     cap = d.get('capacity')
     vcpus_free = ram_free = None
@@ -412,11 +436,13 @@ def parse_snapshot(d, cache=None):
 def parse_vm_event(d):
     where = 'vm_event'
     node = _str(d, 'node', where, None)
-    cycle = _int(d, 'cycle', where, node)
-    uuid = _str(d, 'uuid', where, node)
-    event = _str(d, 'event', where, node)
-    reason = _str(d, 'reason', where, node, required=False)
-    source = _str(d, 'source', where, node, required=False)
+    cycle = _int(d, 'cycle', where, node, maximum=MAX_CYCLE)
+    uuid = _str(d, 'uuid', where, node, max_len=MAX_UUID)
+    event = _str(d, 'event', where, node, max_len=MAX_KIND)
+    reason = _str(d, 'reason', where, node, required=False,
+                  max_len=MAX_KIND)
+    source = _str(d, 'source', where, node, required=False,
+                  max_len=MAX_SOURCE)
     return VMEvent(node, cycle, uuid, event, reason, source)
 
 

@@ -24,13 +24,25 @@ import sqlalchemy as sa
 
 from vmguard.common import exception
 from vmguard.db.sqlalchemy import models
+from vmguard.db.sqlalchemy import mysql
 from vmguard.db.sqlalchemy import sqlite
 
 LOG = logging.getLogger(__name__)
 
 _CONTEXT = enginefacade.transaction_context()
 _CONTEXT.configure(sqlite_fk=True)
-_CONTEXT.append_on_engine_create(sqlite.serialize_transactions)
+# Applied to every engine the DB API creates (and by prepare_engine to
+# engines made elsewhere, e.g. by test fixtures).
+ENGINE_HOOKS = (sqlite.serialize_transactions, mysql.use_utf8mb4)
+for _hook in ENGINE_HOOKS:
+    _CONTEXT.append_on_engine_create(_hook)
+
+
+def prepare_engine(engine):
+    """Give an engine created outside the DB API the same behaviour."""
+    for hook in ENGINE_HOOKS:
+        hook(engine)
+    return engine
 
 # Status machine of a recovery. "running" -> "running" is a take-over of a
 # recovery whose engine died (owner changes, already issued Nova actions

@@ -85,7 +85,8 @@ class MariaDBDatabase(fixtures.Fixture):
                                  % self.name))
         self.addCleanup(self._drop, admin)
         self.url = MYSQL_URL.rstrip('/') + '/' + self.name
-        self.engine = engines.create_engine(self.url)
+        self.engine = sqla_api.prepare_engine(
+            engines.create_engine(self.url))
         self.addCleanup(self.engine.dispose)
         if self.migrate:
             from vmguard.db import migration

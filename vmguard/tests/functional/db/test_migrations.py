@@ -20,7 +20,9 @@ import tempfile
 from oslo_db.sqlalchemy import test_migrations
 import sqlalchemy as sa
 
+from vmguard.db import api as db_api
 from vmguard.db import migration
+from vmguard.db.sqlalchemy import api as sqla_api
 from vmguard.db.sqlalchemy import models
 from vmguard.tests.functional import base
 
@@ -109,3 +111,17 @@ class TestDbSyncCommand(base.FunctionalTestCase):
         self._sync(db.url)
         self.assertIn('recoveries',
                       sa.inspect(db.engine).get_table_names())
+
+
+class TestUnicodeMariaDB(base.FunctionalTestCase):
+    """Characters beyond the BMP round-trip through the DB API on MariaDB
+    (oslo.db connects with three-byte utf8 unless told otherwise)."""
+
+    def test_four_byte_characters_are_stored(self):
+        self.mariadb()
+        name = 'cmp-\U0001f4be-\U00020bb7'
+        db_api.node_get_or_create(self.context, name)
+        self.assertEqual(name, db_api.node_get(self.context, name).name)
+        with sqla_api.get_engine().connect() as conn:
+            self.assertEqual('utf8mb4', conn.exec_driver_sql(
+                "SHOW VARIABLES LIKE 'character_set_client'").one()[1])

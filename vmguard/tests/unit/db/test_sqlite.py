@@ -92,6 +92,7 @@ class TestSerializedSqlite(base.TestCase):
     def test_the_db_api_engine_is_serialized(self):
         # The DB layer's own engine (the default SQLite connection) gets
         # the listener when the enginefacade creates it.
+        self.assertIn(sqlite.serialize_transactions, sqla_api.ENGINE_HOOKS)
         self.assertIn(sqlite.serialize_transactions,
                       sqla_api._CONTEXT._factory._facade_cfg[
                           'on_engine_create'])

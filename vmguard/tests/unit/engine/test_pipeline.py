@@ -241,3 +241,18 @@ class TestRegressions(base.TestCase):
         for c in (10, 11):
             out += p.process(self._ext_snap('a', c, 'failed'))
         self.assertEqual(['R6', 'R6'], [d.rule for d in out])
+
+
+class TestIncidentKey(base.TestCase):
+
+    def test_long_keys_fit_their_column_and_stay_distinct(self):
+        from vmguard.engine import decision as dec
+        node = 'n' * 255
+        a = dec.Decision(node, 7, 'reboot', 'R1', 'x', vm='a' * 36)
+        b = dec.Decision(node, 7, 'reboot', 'R1', 'x', vm='b' * 36)
+        self.assertEqual(255, len(a.incident_key))
+        self.assertNotEqual(a.incident_key, b.incident_key)
+        self.assertEqual(a.incident_key, dec.Decision(
+            node, 7, 'reboot', 'R1', 'y', vm='a' * 36).incident_key)
+        short = dec.Decision('cmp-1', 7, 'reboot', 'R1', 'x', vm='v')
+        self.assertEqual('R1:cmp-1:7:reboot:v', short.incident_key)

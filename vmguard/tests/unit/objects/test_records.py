@@ -200,3 +200,45 @@ class TestParseCache(base.TestCase):
         self.assertEqual(2, second.cycle)
         self.assertIsNot(first.hardware, second.hardware)
         self.assertEqual({'deep': deep}, second.hardware[0].detail)
+
+
+class TestBounds(base.TestCase):
+    """Values the database columns cannot hold are rejected up front."""
+
+    def _bad(self, mutate, *fragments):
+        data = copy.deepcopy(SNAPSHOT)
+        mutate(data)
+        exc = self.assertRaises(exception.InvalidRecord,
+                                records.parse_record, data)
+        for fragment in fragments:
+            self.assertIn(fragment, str(exc))
+
+    def test_counts_fit_32_bits(self):
+        self._bad(lambda d: d['vms'][0].update(vcpus=2 ** 31), "'vcpus'",
+                  '<= 2147483647')
+        self._bad(lambda d: d['capacity'].update(ram_mb_free=2 ** 40),
+                  "'ram_mb_free'")
+
+    def test_null_vcpus_is_named(self):
+        self._bad(lambda d: d['vms'][0].update(vcpus=None), 'vms[0]',
+                  "'vcpus' must be an integer, not null")
+
+    def test_cycle_fits_64_bits(self):
+        self._bad(lambda d: d.update(cycle=2 ** 63), "'cycle'")
+        data = copy.deepcopy(SNAPSHOT)
+        data['cycle'] = 2 ** 63 - 1
+        self.assertEqual(2 ** 63 - 1, records.parse_record(data).cycle)
+
+    def test_string_lengths(self):
+        self._bad(lambda d: d.update(node='n' * 256), "'node'",
+                  'at most 255')
+        self._bad(lambda d: d['vms'][0].update(uuid='u' * 37),
+                  'vms[0]', "'uuid'", 'at most 36')
+        self._bad(lambda d: d['hardware'][0].update(kind='k' * 33),
+                  'hardware[0]', "'kind'")
+        self._bad(lambda d: d['services'][0].update(name='s' * 65),
+                  'services[0]', "'name'")
+        self.assertRaises(exception.InvalidRecord, records.parse_record,
+                          {'type': 'vm_event', 'node': 'n', 'cycle': 1,
+                           'uuid': 'u', 'event': 'crashed',
+                           'source': 's' * 17})
