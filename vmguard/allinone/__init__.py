@@ -15,6 +15,9 @@
 * :mod:`.nodes` -- simulated compute nodes: a libvirt test driver node
   XML, a sysfs tree and a Redfish BMC (sushy-static) each, and the fake
   compute back end whose actions they follow;
+* :mod:`.redfish` -- the project's Redfish mockup (``redfish_mockup/``)
+  and ``sushy-static`` serving a copy of it (also used by the end-to-end
+  benchmark and the agent's functional tests);
 * :mod:`.engine` -- the engine the demo runs (the real engine service, or
   the stand-in used when it does not start) and its SQLite set-up;
 * :mod:`.report` -- the table of what vmguard saw, decided and did.

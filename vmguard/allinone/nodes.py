@@ -16,23 +16,19 @@ Each node has what the real collectors read: a node XML for libvirt's
 ``test:///`` driver (the demo changes its domains and makes the libvirt
 collector reopen its connection), a sysfs-shaped tree for the in-band
 collector, and a Redfish BMC (``sushy-static`` serving a private copy of
-the functional tests' mockup, serial numbers made unique per node).
+the project's mockup, :mod:`vmguard.allinone.redfish`, serial numbers made
+unique per node).
 """
 
 import collections
-import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 import uuid
 
 from oslo_config import cfg
 
+from vmguard.allinone import redfish
 from vmguard.compute import fake as fake_compute
 import vmguard.conf
 from vmguard.conf import agent as agent_conf
@@ -44,9 +40,6 @@ CONF = vmguard.conf.CONF
 # libvirt's test driver: runstate values of <test:runstate>.
 RUNNING = 1
 CRASHED = 6
-HERE = os.path.dirname(os.path.abspath(__file__))
-MOCKUP = os.path.join(HERE, '..', 'tests', 'functional', 'agent',
-                      'redfish_mockup')
 
 NODE_XML = """<node>
   <cpu><mhz>2000</mhz><model>x86</model><nodes>1</nodes><sockets>1</sockets>
@@ -65,13 +58,6 @@ DOMAIN_XML = """  <domain type='test'
   </domain>"""
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-
 class SimNode:
     """One simulated compute node: hypervisor, sysfs and BMC."""
 
@@ -86,7 +72,6 @@ class SimNode:
         self.domains = collections.OrderedDict()
         self.agent = None
         self.bmc = None
-        self.bmc_log = None
         self.bmc_address = None
         self.lock = threading.Lock()
 
@@ -162,7 +147,7 @@ class SimNode:
 
     # BMC
     def prepare_mockup(self):
-        shutil.copytree(MOCKUP, self.mockup)
+        redfish.copy_mockup(self.mockup)
         for top, _dirs, files in os.walk(self.mockup):
             for name in files:
                 path = os.path.join(top, name)
@@ -178,56 +163,33 @@ class SimNode:
 
     def update_bmc(self, resource, change):
         """Apply change(doc) to one Redfish resource, atomically."""
-        path = os.path.join(self.mockup, resource, 'index.json')
-        with open(path) as f:
-            doc = json.load(f)
-        change(doc)
-        tmp = path + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(doc, f)
-        os.replace(tmp, path)
+        redfish.update_resource(self.mockup, resource, change)
 
     def start_bmc(self, log_dir):
-        exe = os.path.join(os.path.dirname(sys.executable), 'sushy-static')
-        if not os.path.exists(exe):
-            exe = shutil.which('sushy-static')
-        if exe is None:
-            return 'sushy-static not found (pip install sushy-tools)'
-        port = free_port()
-        self.bmc_log = open(os.path.join(log_dir, 'sushy-%s.log'
-                                         % self.name), 'wb')
-        self.bmc = subprocess.Popen(
-            [exe, '-i', '127.0.0.1', '-p', str(port), '-m', self.mockup],
-            stdout=self.bmc_log, stderr=subprocess.STDOUT)
-        self.bmc_address = 'http://127.0.0.1:%d' % port
+        """Start the BMC; a sentence saying why not, or None."""
+        bmc = redfish.SushyStatic(
+            self.mockup, os.path.join(log_dir, 'sushy-%s.log' % self.name))
+        try:
+            bmc.start()
+        except redfish.SushyStaticError as exc:
+            return str(exc)
+        self.bmc = bmc
+        self.bmc_address = bmc.address
         return None
 
     def wait_bmc(self, timeout=20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.bmc.poll() is not None:
-                return 'sushy-static exited with %s' % self.bmc.returncode
-            try:
-                with urllib.request.urlopen(
-                        self.bmc_address + '/redfish/v1/', timeout=1) as r:
-                    if r.status == 200:
-                        return None
-            except OSError:
-                time.sleep(0.1)
-        return 'sushy-static did not answer within %ss' % timeout
+        """Wait for the BMC to answer; a sentence saying why not, or
+        None."""
+        try:
+            self.bmc.wait(timeout, interval=0.1)
+        except redfish.SushyStaticError as exc:
+            return str(exc)
+        return None
 
     def stop_bmc(self):
         if self.bmc is not None:
-            self.bmc.terminate()
-            try:
-                self.bmc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.bmc.kill()
-                self.bmc.wait()
+            self.bmc.stop()
             self.bmc = None
-        if self.bmc_log is not None:
-            self.bmc_log.close()
-            self.bmc_log = None
 
     def agent_conf(self, collectors):
         """A configuration of this node's agent (one per agent: every

@@ -15,19 +15,21 @@
 Everything on the path is real:
 
 * a QEMU guest (software-emulated: tools/qemu-test-env.sh's kernel and
-  busybox initramfs, ``unknown_nmi_panic=1``, a pvpanic device) under the
-  machine's libvirtd panics when the benchmark injects an NMI
-  (``virDomainInjectNMI``); libvirt raises VIR_DOMAIN_EVENT_CRASHED;
+  busybox initramfs, ``unknown_nmi_panic=1``, a pvpanic device;
+  :mod:`vmguard.bench.qemu`) under the machine's libvirtd panics when the
+  benchmark injects an NMI (``virDomainInjectNMI``); libvirt raises
+  VIR_DOMAIN_EVENT_CRASHED;
 * the agent of its node (:class:`vmguard.agent.manager.AgentManager`,
   in this process; collectors ``libvirt`` on qemu:///system, ``inband``
   on a sysfs tree and ``redfish`` on a sushy-static BMC, both prepared
-  by :mod:`vmguard.allinone.nodes`) casts the crash event to the engine
+  by :mod:`vmguard.allinone.nodes`; the BMC serves the mockup of
+  :mod:`vmguard.allinone.redfish`) casts the crash event to the engine
   over RabbitMQ;
 * ``vmguard-engine`` (a process of its own, MariaDB, the ``nova``
   compute back end) judges it and issues the recovery;
 * a real Nova 34 (tools/nova, started or reused through
-  :func:`vmguard.tests.functional.nova.fixtures.real_nova`; its compute
-  driver is a fake one) answers 202.
+  :func:`vmguard.bench.nova.real_nova`, as the functional tests do; its
+  compute driver is a fake one) answers 202.
 
 Each guest's libvirt domain UUID is the UUID of a Nova server created
 first on the node the agent reports as (the Nova compute host ``cmp-1``);
@@ -79,7 +81,9 @@ import urllib.error
 import urllib.request
 import uuid
 
-from vmguard.bench import ingest
+from vmguard.bench import common
+from vmguard.bench import nova as bench_nova
+from vmguard.bench import qemu as bench_qemu
 
 # The Redfish resource whose first PSU the evacuation variant degrades.
 PSU = 'Chassis/1U/Power'
@@ -221,27 +225,17 @@ class Guest:
         self.ready_at = None
 
     def start(self):
-        from vmguard.tests.functional.agent import fixtures as agent_fx
         self.stop()
         self.boots += 1
         self.ready_at = None
         self.console = os.path.join(self.qemu.dir, '%s-%d.log'
                                     % (self.name, self.boots))
-        xml = agent_fx.GUEST_XML % {
-            'name': self.name, 'uuid': self.uuid,
-            'kernel': self.qemu.kernel, 'initrd': self.qemu.initrd,
-            'cmdline': agent_fx.CMDLINE % 'idle', 'console': self.console,
-            'disk': ''}
+        xml = self.qemu.guest_xml(self.name, self.uuid, self.console)
         self.qemu.conn.createXML(xml, 0)
 
     def ready(self):
-        if self.ready_at is None:
-            try:
-                with open(self.console, 'rb') as f:
-                    if b'VMGUARD-READY' in f.read():
-                        self.ready_at = time.time()
-            except OSError:
-                pass
+        if self.ready_at is None and bench_qemu.console_ready(self.console):
+            self.ready_at = time.time()
         return self.ready_at is not None
 
     def panic(self):
@@ -329,12 +323,10 @@ class Bench:
     # set-up ------------------------------------------------------------------
 
     def setup(self):
-        from vmguard.tests.functional.nova import fixtures as nova_fx
-
         self.progress('starting (or reusing) the test Nova ...')
         try:
-            self.env = nova_fx.real_nova()
-        except nova_fx.NovaUnavailable as exc:
+            self.env = bench_nova.real_nova()
+        except bench_nova.NovaUnavailable as exc:
             raise RuntimeError(str(exc)) from exc
         self.nova = Nova(self.env)
         self.hosts = list(self.env['hosts'])
@@ -344,9 +336,9 @@ class Bench:
         self._setup_qemu()
         self._setup_config()
         self._setup_nodes()
-        admin, engine, name, url = ingest._database()
+        admin, engine, name, url = common.create_database()
         self.db = engine
-        self.cleanups.append((ingest._drop, (admin, engine, name)))
+        self.cleanups.append((common.drop_database, (admin, engine, name)))
         self._transports()
         # Stopped together: each RPC server or listener takes seconds.
         self.services = []
@@ -360,10 +352,10 @@ class Bench:
         import oslo_messaging as messaging
 
         self.rpc_transport = messaging.get_rpc_transport(
-            self.conf, url=ingest.RABBIT_URL)
+            self.conf, url=common.RABBIT_URL)
         self.cleanups.append((self.rpc_transport.cleanup, ()))
         self.notification_transport = messaging.get_notification_transport(
-            self.conf, url=ingest.RABBIT_URL)
+            self.conf, url=common.RABBIT_URL)
         self.cleanups.append((self.notification_transport.cleanup, ()))
 
     def _stop_services(self):
@@ -376,17 +368,16 @@ class Bench:
             thread.join(60)
 
     def _setup_qemu(self):
-        from vmguard.tests.functional.agent import fixtures as agent_fx
         import libvirt
 
         self.progress('preparing QEMU/libvirtd (tools/qemu-test-env.sh)')
-        qemu = agent_fx.QemuGuests()
-        qemu.setUp()
-        self.cleanups.append((qemu.cleanUp, ()))
+        qemu = bench_qemu.QemuGuests()
+        self.cleanups.append((qemu.stop, ()))
+        qemu.start()
         self.qemu = qemu
         self.crashed_event = libvirt.VIR_DOMAIN_EVENT_CRASHED
-        # The fixture's connection stamps libvirt's lifecycle events with
-        # the monotonic clock.
+        # Its connection stamps libvirt's lifecycle events with the
+        # monotonic clock.
         self.monotonic_offset = time.time() - time.monotonic()
 
     def libvirt_crash(self, vm_uuid, since):
@@ -465,7 +456,7 @@ class Bench:
         path = os.path.join(self.state, 'engine.conf')
         with open(path, 'w') as f:
             f.write(ENGINE_CONF.format(
-                rabbit=ingest.RABBIT_URL, exchange=self.exchange,
+                rabbit=common.RABBIT_URL, exchange=self.exchange,
                 state=self.state, notifications=self.notification_topic,
                 db=db_url, engine_topic=self.conf.engine.topic,
                 agent_topic=self.conf.agent.topic,
@@ -478,7 +469,7 @@ class Bench:
             [sys.executable, '-m', 'vmguard.cmd.engine', '--config-file',
              path], stdout=self.engine_log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL)
-        self.services.append((ingest._stop, (self.engine_proc,)))
+        self.services.append((common.stop_process, (self.engine_proc,)))
 
     def _start_agents(self):
         from vmguard.agent import manager as agent_manager

@@ -39,10 +39,8 @@ import tempfile
 import time
 import uuid
 
-RABBIT_URL = os.environ.get('VMGUARD_TEST_RABBIT_URL',
-                            'rabbit://guest:guest@127.0.0.1:5672/')
-MYSQL_URL = os.environ.get('VMGUARD_TEST_MYSQL_URL',
-                           'mysql+pymysql://root@127.0.0.1:3306/')
+from vmguard.bench import common
+
 REDIS_URL = os.environ.get('VMGUARD_TEST_REDIS_URL',
                            'redis://127.0.0.1:6379')
 
@@ -78,7 +76,7 @@ def publish(conf, topic, nodes, cycles, n_vms, n_items):
     from vmguard.objects import snapshot as snapshot_obj
 
     objects.register_all()
-    transport = messaging.get_rpc_transport(conf, url=RABBIT_URL)
+    transport = messaging.get_rpc_transport(conf, url=common.RABBIT_URL)
     # Pre-serialised primitives: the publisher must not be the bottleneck.
     client = messaging.get_rpc_client(
         transport, messaging.Target(topic=topic),
@@ -116,7 +114,7 @@ class _NoopEndpoint:
 
 
 def _write_config(path, topic, host, db_url=None, coordination=None):
-    lines = ['[DEFAULT]', 'transport_url = %s' % RABBIT_URL,
+    lines = ['[DEFAULT]', 'transport_url = %s' % common.RABBIT_URL,
              'host = %s' % host, 'use_stderr = false',
              'log_file = %s.log' % path,
              '[engine]', 'topic = %s' % topic, 'periodic_interval = 2',
@@ -215,22 +213,12 @@ def _rss_mb(pid):
     return 0.0
 
 
-def _stop(proc):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def _prime(procs_args):
     """Start consumers once so their queues exist, then stop them."""
     for mode, path in procs_args:
         proc = _spawn(mode, path, 1)
         _wait_line(proc, 'READY')
-        _stop(proc)
+        common.stop_process(proc)
 
 
 def run_noop(conf, args, total, tmp):
@@ -245,37 +233,14 @@ def run_noop(conf, args, total, tmp):
         first = float(_wait_line(proc, 'FIRST', 600))
         last = float(_wait_line(proc, 'LAST', 600))
     finally:
-        _stop(proc)
+        common.stop_process(proc)
     return total / max(last - first, 1e-6), pub
-
-
-def _database():
-    import sqlalchemy as sa
-
-    from vmguard.db import migration
-    name = 'vmguard_bench_%s' % uuid.uuid4().hex[:10]
-    admin = sa.create_engine(MYSQL_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text('CREATE DATABASE %s CHARACTER SET utf8mb4'
-                             % name))
-    url = MYSQL_URL.rstrip('/') + '/' + name
-    engine = sa.create_engine(url)
-    migration.upgrade('head', engine=engine)
-    return admin, engine, name, url
-
-
-def _drop(admin, engine, name):
-    import sqlalchemy as sa
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(sa.text('DROP DATABASE IF EXISTS %s' % name))
-    admin.dispose()
 
 
 def run_engines(conf, args, total, tmp, count):
     import sqlalchemy as sa
 
-    admin, engine, name, url = _database()
+    admin, engine, name, url = common.create_database()
     topic = 'vmguard-bench-engine-%s' % uuid.uuid4().hex[:8]
     group = ('vmguard-bench-%s' % uuid.uuid4().hex[:8]) if count > 1 \
         else None
@@ -307,8 +272,8 @@ def run_engines(conf, args, total, tmp, count):
                 'SELECT COUNT(*) FROM decisions')).scalar()
     finally:
         for proc in procs:
-            _stop(proc)
-        _drop(admin, engine, name)
+            common.stop_process(proc)
+        common.drop_database(admin, engine, name)
     return total / max(last - min(firsts), 1e-6), pub, rss, decisions
 
 

@@ -23,9 +23,10 @@ Everything runs on embedded defaults in a temporary state directory:
   (:class:`vmguard.agent.manager.AgentManager`) running the real
   collectors: ``libvirt`` on libvirt's ``test:///`` driver with a node XML
   of its own, ``inband`` on a sysfs-shaped tree of its own and ``redfish``
-  on a BMC of its own (``sushy-static`` serving a copy of the Redfish
-  mockup of the functional tests, on a free port; without it, or with
-  ``--no-bmc``, the nodes run without BMC, which the output says);
+  on a BMC of its own (``sushy-static`` serving a copy of the project's
+  Redfish mockup, :mod:`vmguard.allinone.redfish`, on a free port;
+  without it, or with ``--no-bmc``, the nodes run without BMC, which the
+  output says);
 * the engine: the real engine service
   (:class:`vmguard.engine.service.EngineService`: RPC endpoint, judgment
   pipeline, persistence, recovery) with the recovery executor on the

@@ -19,37 +19,31 @@
   closes and reopens, to take the broker away from one agent without
   touching the machine's RabbitMQ.
 * :class:`SushyStatic`: sushy-tools' static Redfish emulator serving a
-  private copy of ``redfish_mockup/``; the test rewrites its files
+  private copy of the project's mockup
+  (:mod:`vmguard.allinone.redfish`); the test rewrites its files
   atomically.
 * :class:`SysfsTree`: a sysfs-shaped directory for the in-band collector.
 * :class:`QemuGuests`: QEMU guests under the machine's libvirtd, prepared
-  by ``tools/qemu-test-env.sh``.
+  by ``tools/qemu-test-env.sh`` (:mod:`vmguard.bench.qemu`).
 """
 
-import json
 import os
 import queue
 import shutil
 import socket
 import subprocess
-import sys
-import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 
 import fixtures
 import oslo_messaging as messaging
 
-from vmguard.agent.collectors import libvirt as lv_collector
+from vmguard.allinone import redfish as redfish_bmc
+from vmguard.bench import qemu as bench_qemu
 from vmguard.common import rpc
 from vmguard import objects
 from vmguard.tests.functional import base as func_base
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-MOCKUP = os.path.join(HERE, 'redfish_mockup')
-REPO = os.path.abspath(os.path.join(HERE, '..', '..', '..', '..'))
 
 
 def free_port():
@@ -210,52 +204,27 @@ class SushyStatic(fixtures.Fixture):
     def _setUp(self):
         self.root = self.useFixture(fixtures.TempDir()).path
         self.mockup = os.path.join(self.root, 'mockup')
-        shutil.copytree(MOCKUP, self.mockup)
-        self.port = free_port()
-        exe = os.path.join(os.path.dirname(sys.executable), 'sushy-static')
-        if not os.path.exists(exe):
-            exe = shutil.which('sushy-static')
-        self.log = open(os.path.join(self.root, 'sushy.log'), 'wb')
-        self.addCleanup(self.log.close)
-        self.proc = subprocess.Popen(
-            [exe, '-i', '127.0.0.1', '-p', str(self.port), '-m',
-             self.mockup], stdout=self.log, stderr=subprocess.STDOUT)
+        redfish_bmc.copy_mockup(self.mockup)
+        self.server = redfish_bmc.SushyStatic(
+            self.mockup, os.path.join(self.root, 'sushy.log'))
         self.addCleanup(self._stop)
-        self.address = 'http://127.0.0.1:%d' % self.port
-        wait_for(self._answers, 20, what='sushy-static to answer')
-
-    def _answers(self):
-        if self.proc.poll() is not None:
-            raise AssertionError('sushy-static exited with %s'
-                                 % self.proc.returncode)
         try:
-            with urllib.request.urlopen(self.address + '/redfish/v1/',
-                                        timeout=1) as resp:
-                return resp.status == 200
-        except OSError:
-            return False
+            self.server.start()
+            self.server.wait(20)
+        except redfish_bmc.SushyStaticError as exc:
+            raise AssertionError(str(exc)) from None
+        self.port = self.server.port
+        self.address = self.server.address
 
     def _stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        self.server.stop()
 
     def path(self, resource):
-        return os.path.join(self.mockup, resource, 'index.json')
+        return self.server.path(resource)
 
     def update(self, resource, change):
         """Apply ``change(doc)`` to one resource, replacing it atomically."""
-        path = self.path(resource)
-        with open(path) as f:
-            doc = json.load(f)
-        change(doc)
-        tmp = path + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(doc, f)
-        os.replace(tmp, path)
+        self.server.update(resource, change)
 
 
 class SysfsTree(fixtures.Fixture):
@@ -314,149 +283,13 @@ class SysfsTree(fixtures.Fixture):
             self._write(base + 'temp%d_crit' % index, crit)
 
 
-GUEST_XML = """<domain type='qemu'>
-  <name>%(name)s</name>
-  <uuid>%(uuid)s</uuid>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>%(kernel)s</kernel>
-    <initrd>%(initrd)s</initrd>
-    <cmdline>%(cmdline)s</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_crash>preserve</on_crash>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <serial type='file'><source path='%(console)s'/><target port='0'/></serial>
-    <panic model='isa'/>
-    <watchdog model='i6300esb' action='pause'/>
-    %(disk)s
-    <memballoon model='none'/>
-  </devices>
-</domain>
-"""
-
-CMDLINE = ('console=ttyS0 panic=0 unknown_nmi_panic=1 quiet '
-           'vmguard.test=%s')
-
-IOERROR_DISK = """<disk type='file' device='disk'>
-      <driver name='qemu' type='raw' cache='none' error_policy='stop'/>
-      <source file='%s'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>"""
-
-
-class QemuGuests(fixtures.Fixture):
-    """Software-emulated QEMU guests under the machine's libvirtd."""
-
-    URI = 'qemu:///system'
+class QemuGuests(bench_qemu.QemuGuests, fixtures.Fixture):
+    """Software-emulated QEMU guests under the machine's libvirtd
+    (:class:`vmguard.bench.qemu.QemuGuests`), undone with the test."""
 
     def _setUp(self):
-        import libvirt
-        self.libvirt = libvirt
-        script = os.path.join(REPO, 'tools', 'qemu-test-env.sh')
-        proc = subprocess.run(['bash', script], capture_output=True,
-                              timeout=600, check=False)
-        if proc.returncode != 0:
-            raise AssertionError(
-                'tools/qemu-test-env.sh failed (%s): %s' % (
-                    proc.returncode,
-                    proc.stderr.decode('utf-8', 'replace')[-2000:]))
-        env = dict(line.split('=', 1) for line in
-                   proc.stdout.decode().split() if '=' in line)
-        self.kernel = env['KERNEL']
-        self.initrd = env['INITRD']
-        self.dir = tempfile.mkdtemp(prefix='vmguard-ft-qemu-')
-        os.chmod(self.dir, 0o755)
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        # The fixture's own connection timestamps libvirt's lifecycle
-        # events, to measure the agent's share of a crash's latency.
-        lv_collector.ensure_event_loop()
-        self.conn = libvirt.open(self.URI)
-        self.addCleanup(self._quietly, self.conn.close)
-        self.events = []
-        cb = self.conn.domainEventRegisterAny(
-            None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_event,
-            None)
-        self.addCleanup(self._quietly, self.conn.domainEventDeregisterAny,
-                        cb)
-
-    def _quietly(self, call, *args):
-        # The connection may be gone with a libvirtd a test restarted.
-        try:
-            call(*args)
-        except self.libvirt.libvirtError:
-            pass
-
-    def _on_event(self, _conn, dom, event, detail, _opaque):
-        self.events.append((time.monotonic(), dom.UUIDString(), event,
-                            detail))
-
-    def event_time(self, dom_uuid, event, timeout=30):
-        """Monotonic time libvirt delivered ``event`` for the domain."""
-        def find():
-            for when, uuid_, ev, _detail in self.events:
-                if uuid_ == dom_uuid and ev == event:
-                    return when
-            return None
-        return wait_for(find, timeout, what='libvirt event %s' % event)
-
-    def boot(self, mode='idle', persistent=False, ready_timeout=90):
-        """Start a guest; return (domain, uuid) once its init is ready."""
-        name = 'vmguard-ft-%s-%s' % (mode, uuid.uuid4().hex[:8])
-        dom_uuid = str(uuid.uuid4())
-        console = os.path.join(self.dir, name + '.log')
-        disk = ''
-        if mode == 'ioerror':
-            tiny = os.path.join(self.dir, name + '-tmpfs')
-            os.mkdir(tiny)
-            subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=4m',
-                            'tmpfs', tiny], check=True)
-            self.addCleanup(subprocess.run, ['umount', '-l', tiny],
-                            check=False)
-            image = os.path.join(tiny, 'disk.img')
-            with open(image, 'wb') as f:
-                f.truncate(64 * 1024 * 1024)  # sparse: far over the tmpfs
-            disk = IOERROR_DISK % image
-        xml = GUEST_XML % {'name': name, 'uuid': dom_uuid,
-                           'kernel': self.kernel, 'initrd': self.initrd,
-                           'cmdline': CMDLINE % mode, 'console': console,
-                           'disk': disk}
-        if persistent:
-            dom = self.conn.defineXML(xml)
-            self.addCleanup(self._undefine, name)
-            dom.create()
-        else:
-            dom = self.conn.createXML(xml, 0)
-        self.addCleanup(self._destroy, name)
-
-        def ready():
-            try:
-                with open(console, 'rb') as f:
-                    return b'VMGUARD-READY' in f.read()
-            except OSError:
-                return False
-        wait_for(ready, ready_timeout, interval=0.1,
-                 what='guest %s to boot' % name)
-        return dom, dom_uuid
-
-    def _destroy(self, name):
-        try:
-            self.conn.lookupByName(name).destroy()
-        except self.libvirt.libvirtError:
-            pass
-
-    def _undefine(self, name):
-        try:
-            self.conn.lookupByName(name).undefine()
-        except self.libvirt.libvirtError:
-            pass
-
-    def qemu_pid(self, name):
-        with open('/run/libvirt/qemu/%s.pid' % name) as f:
-            return int(f.read().strip())
+        self.addCleanup(self.stop)
+        self.start()
 
 
 class AgentFunctionalTestCase(func_base.FunctionalTestCase):

@@ -16,60 +16,13 @@
 Started once per test process, or reused when one is already running
 (started by ``tools/nova/novactl.py start`` or by another test process);
 stopped at exit only by the process that started it. It cannot start ->
-the tests FAIL with the reason (never skip).
+the tests FAIL with the reason (never skip). The starter is the
+benchmarks' (:mod:`vmguard.bench.nova`): one Nova per process for both.
 """
 
-import atexit
-import json
-import os
-import subprocess
-import sys
-import threading
+from vmguard.bench import nova as bench_nova
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__),
-                                    '..', '..', '..', '..'))
-NOVACTL = os.path.join(REPO, 'tools', 'nova', 'novactl.py')
-START_TIMEOUT = 400
-
-_LOCK = threading.Lock()
-_ENV = None
-_ERROR = None
-
-
-class NovaUnavailable(Exception):
-    pass
-
-
-def novactl(*args, timeout=120):
-    res = subprocess.run([sys.executable, NOVACTL] + list(args),
-                         capture_output=True, text=True, timeout=timeout)
-    return res
-
-
-def _stop():
-    novactl('stop')
-
-
-def real_nova():
-    """The environment of the running test Nova (a dict, see novactl)."""
-    global _ENV, _ERROR
-    with _LOCK:
-        if _ENV is not None:
-            return _ENV
-        if _ERROR is not None:
-            raise NovaUnavailable(_ERROR)
-        status = novactl('status')
-        already = (status.returncode == 0 and
-                   json.loads(status.stdout or '{}').get('healthy'))
-        res = novactl('start', timeout=START_TIMEOUT)
-        if res.returncode != 0:
-            _ERROR = ('The real Nova these tests need could not be started '
-                      'by %s start (exit %s). Install it with '
-                      'tools/nova/install.sh (.ci/run does). Its '
-                      'output:\n%s' % (NOVACTL, res.returncode,
-                                       res.stderr[-6000:]))
-            raise NovaUnavailable(_ERROR)
-        _ENV = json.loads(res.stdout)
-        if not already:
-            atexit.register(_stop)
-        return _ENV
+NOVACTL = bench_nova.NOVACTL
+NovaUnavailable = bench_nova.NovaUnavailable
+novactl = bench_nova.novactl
+real_nova = bench_nova.real_nova
