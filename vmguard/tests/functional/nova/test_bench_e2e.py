@@ -21,6 +21,10 @@ reports a degraded PSU. What is checked is behaviour, read back from Nova
 itself: each crash is exactly one hard reboot of the crashed guest's
 server, and the evacuated server is ACTIVE on another host. The timings
 the benchmark prints are not asserted.
+
+It lives with the Nova tests so that stestr runs it in the same worker,
+one after the other: they share the test Nova, and some of them disable
+or force down its compute services.
 """
 
 import collections
