@@ -69,6 +69,10 @@ def _replay(lines, pipeline, emit, report):
             rejected += 1
             report(number, 'not valid JSON: %s' % exc)
             continue
+        except RecursionError:
+            rejected += 1
+            report(number, 'not valid JSON: nested too deep')
+            continue
         try:
             record = parse(data, cache)
         except exception.InvalidRecord as exc:

@@ -23,6 +23,7 @@ Unknown fields are ignored. A missing required field or a wrong type raises
 """
 
 import marshal
+import reprlib
 
 from vmguard.common import exception
 
@@ -207,10 +208,12 @@ def _int(d, key, where, node, required=True, maximum=MAX_INT):
 
 
 def _enum(value, allowed, key, where, node):
-    if value in allowed:
+    # Every enum is of strings; an unhashable value (a list, an object)
+    # would make the membership test raise TypeError.
+    if value.__class__ is str and value in allowed:
         return value
-    _fail(where, '%r must be one of %s, not %r'
-          % (key, ', '.join(sorted(allowed)), value), node)
+    _fail(where, '%r must be one of %s, not %s'
+          % (key, ', '.join(sorted(allowed)), reprlib.repr(value)), node)
 
 
 def _list(d, key, where, node):
@@ -261,10 +264,11 @@ def _parse_hardware(items, node):
         detail = get(h, 'detail')
         if (hid.__class__ is str and hid and len(hid) <= MAX_NAME
                 and kind.__class__ is str and len(kind) <= MAX_KIND
-                and health in health_ok
+                and health.__class__ is str and health in health_ok
                 and (ident is None or (ident.__class__ is str
                                        and len(ident) <= MAX_NAME))
-                and (path is None or path in paths)
+                and (path is None or (path.__class__ is str
+                                      and path in paths))
                 and (detail is None or detail.__class__ is dict)):
             if path is None and ident is not None:
                 path = 'inband'
@@ -284,7 +288,7 @@ def _parse_external(items, node):
         health = e.get('health')
         if not (eid.__class__ is str and eid and len(eid) <= MAX_NAME
                 and kind.__class__ is str and len(kind) <= MAX_KIND
-                and health in EXTERNAL_HEALTH):
+                and health.__class__ is str and health in EXTERNAL_HEALTH):
             where = 'external[%d]' % i
             _str(e, 'id', where, node)
             _str(e, 'kind', where, node, max_len=MAX_KIND)
@@ -302,7 +306,7 @@ def _parse_services(items, node):
         name = s.get('name')
         state = s.get('state')
         if not (name.__class__ is str and name and len(name) <= MAX_SERVICE
-                and state in SERVICE_STATES):
+                and state.__class__ is str and state in SERVICE_STATES):
             where = 'services[%d]' % i
             _str(s, 'name', where, node, max_len=MAX_SERVICE)
             _enum(_str(s, 'state', where, node), SERVICE_STATES, 'state',
@@ -344,7 +348,7 @@ def _parse_vms(items, node):
         ram = get(v, 'ram_mb', 0)
         task = get(v, 'task_state')
         if (uuid.__class__ is str and uuid and len(uuid) <= MAX_UUID
-                and state in states
+                and state.__class__ is str and state in states
                 and (reason is None or (reason.__class__ is str
                                         and len(reason) <= MAX_KIND))
                 and vcpus.__class__ is int and 0 <= vcpus <= MAX_INT
@@ -460,6 +464,6 @@ def parse_record(d, cache=None):
         return parse_vm_event(d)
     if kind is None:
         _fail('record', "missing required field 'type'", d.get('node'))
-    _fail('record', "'type' must be 'snapshot' or 'vm_event', not %r"
-          % (kind,), d.get('node') if isinstance(d.get('node'), str)
+    _fail('record', "'type' must be 'snapshot' or 'vm_event', not %s"
+          % reprlib.repr(kind), d.get('node') if isinstance(d.get('node'), str)
           else None)

@@ -27,6 +27,7 @@ import fixtures
 
 from vmguard.engine import replay
 from vmguard.tests import base
+from vmguard.tests.unit.engine import streams
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'scenarios')
@@ -129,6 +130,33 @@ class TestReplayCommand(base.TestCase):
         self.assertIn("line 5: rejected: snapshot: 'cycle' must be an "
                       "integer", proc.stderr)
         self.assertEqual(3, len(proc.stdout.splitlines()))
+
+    def test_values_of_unexpected_types_and_deep_nesting_go_on(self):
+        # An unhashable enum value once raised TypeError out of the
+        # validation, and a line nested deeper than the JSON decoder's
+        # recursion limit raised RecursionError: each ended the replay.
+        trace = self.useFixture(fixtures.TempDir()).join('t.jsonl')
+        good = streams.snapshot('odd-1', 1, health='critical')
+        bad_health = streams.snapshot('odd-2', 1)
+        bad_health['hardware'][0]['health'] = ['critical']
+        bad_state = streams.snapshot('odd-3', 1)
+        bad_state['services'][0]['state'] = {'x': 1}
+        with open(trace, 'w') as f:
+            f.write(json.dumps(dict(bad_health, type='snapshot')) + '\n')
+            f.write('[' * 100000 + '\n')
+            f.write(json.dumps(dict(bad_state, type='snapshot')) + '\n')
+            f.write(json.dumps(dict(good, type='snapshot')) + '\n')
+        proc = self._run('replay', trace)
+        self.assertEqual(3, proc.returncode, proc.stderr)
+        self.assertIn("line 1: rejected: hardware[0]: 'health' must be a "
+                      "string, not list", proc.stderr)
+        self.assertIn('line 2: rejected: not valid JSON: nested too deep',
+                      proc.stderr)
+        self.assertIn("line 3: rejected: services[0]: 'state' must be a "
+                      "string, not dict", proc.stderr)
+        self.assertEqual(['migrate_all', 'disable_node'],
+                         [json.loads(x)['action']
+                          for x in proc.stdout.splitlines()])
 
     def test_config_file_overrides_thresholds(self):
         trace = os.path.join(SCENARIOS,
