@@ -79,7 +79,14 @@ class Handler:
 
     @webob.dec.wsgify
     def __call__(self, req):
-        match = self._map.match(req.path_info)
+        try:
+            path = req.path_info
+        except UnicodeDecodeError:
+            # No route (nor node name) has such a path.
+            return util.error_response(
+                req.environ, 404, 'The resource could not be found: its '
+                'path is not valid UTF-8.', util.NOT_FOUND)
+        match = self._map.match(path)
         if match is None:
             return util.error_response(
                 req.environ, 404, 'The resource %s could not be found.'

@@ -116,6 +116,9 @@ def validate_body(req, schema):
     except ValueError as exc:
         raise HTTPError(400, 'Malformed JSON body: %s' % exc,
                         MALFORMED_JSON) from exc
+    except RecursionError:
+        raise HTTPError(400, 'Malformed JSON body: nested too deep.',
+                        MALFORMED_JSON) from None
     _validate(data, schema, 'Invalid body', SCHEMA_INVALID)
     return data
 
@@ -123,8 +126,14 @@ def validate_body(req, schema):
 def _validate(data, schema, prefix, code):
     validator = jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.FormatChecker())
-    errors = sorted(validator.iter_errors(data),
-                    key=lambda e: (list(e.absolute_path), e.message))
+    try:
+        errors = sorted(validator.iter_errors(data),
+                        key=lambda e: (list(e.absolute_path), e.message))
+    except RecursionError:
+        # A value nested nearly as deep as the JSON decoder allows: the
+        # validator's messages (reprs of the value) go deeper still.
+        raise HTTPError(400, '%s: nested too deep.' % prefix,
+                        code) from None
     if errors:
         raise HTTPError(400, '%s: %s' % (prefix, '; '.join(
             _describe(e) for e in errors)), code)

@@ -15,7 +15,8 @@
 Reads JSON lines (snapshots and ``vm_event`` records, SPEC.md section 2),
 runs them through the same :class:`~vmguard.engine.pipeline.Pipeline` as the
 engine, in memory (no broker, database or Nova), and prints each decision
-as one JSON line as soon as it is made. Malformed lines are reported on
+as one JSON line as soon as it is made. Malformed lines (not UTF-8, not
+JSON, nested too deep to decode, or not a valid record) are reported on
 stderr with their line number and skipped.
 """
 
@@ -61,6 +62,15 @@ def _replay(lines, pipeline, emit, report):
     process = pipeline.process
     cache = {}
     for number, line in enumerate(lines, 1):
+        if line.__class__ is bytes:
+            # A trace file is read as bytes: one bad line must not end
+            # the replay (a text-mode file raises while iterating).
+            try:
+                line = line.decode('utf-8')
+            except UnicodeDecodeError as exc:
+                rejected += 1
+                report(number, 'not valid UTF-8: %s' % exc)
+                continue
         if not line or line.isspace():
             continue
         try:
@@ -109,9 +119,10 @@ def run(lines, conf=None, stdout=None, stderr=None, pipeline=None):
 
 def main(path, stdout, stderr, conf=None):
     if path == '-':
-        return run(sys.stdin, conf, stdout, stderr)
+        return run(getattr(sys.stdin, 'buffer', sys.stdin), conf, stdout,
+                   stderr)
     try:
-        f = open(path, encoding='utf-8')
+        f = open(path, 'rb')
     except OSError as exc:
         stderr.write('cannot read trace %s: %s\n' % (path, exc))
         return 2

@@ -23,6 +23,7 @@ Unknown fields are ignored. A missing required field or a wrong type raises
 """
 
 import marshal
+import re
 import reprlib
 
 from vmguard.common import exception
@@ -46,6 +47,15 @@ MAX_CYCLE = 2 ** 63 - 1
 
 _NO_PREVIOUS = (None,) * 8
 dumps = marshal.dumps
+# A JSON string may hold an unpaired UTF-16 surrogate (the escape \ud800
+# alone): such a string has no UTF-8 form, and no database column can
+# store it.
+_SURROGATE = re.compile('[\ud800-\udfff]')
+
+
+def _text(v):
+    """``v`` (a str) has a UTF-8 form (the fast check comes first)."""
+    return v.isascii() or _SURROGATE.search(v) is None
 
 
 class HardwareItem:
@@ -180,6 +190,9 @@ def _str(d, key, where, node, required=True, max_len=MAX_NAME):
         if len(v) > max_len:
             _fail(where, '%r must be at most %d characters long, not %d'
                   % (key, max_len, len(v)), node)
+        if not _text(v):
+            _fail(where, '%r must be Unicode text: %a holds an unpaired '
+                  'surrogate' % (key, v), node)
         if v or not required:
             return v
         _fail(where, '%r must not be empty' % key, node)
@@ -218,11 +231,10 @@ def _enum(value, allowed, key, where, node):
 
 def _list(d, key, where, node):
     v = d.get(key)
-    if v is None:
-        return ()
     if v.__class__ is not list:
-        _fail(where, '%r must be a list, not %s' % (key, type(v).__name__),
-              node)
+        # Not null either: the engine's RPC payloads cannot carry one.
+        _fail(where, '%r must be a list, not %s'
+              % (key, 'null' if v is None else type(v).__name__), node)
     return v
 
 
@@ -263,10 +275,13 @@ def _parse_hardware(items, node):
         path = get(h, 'identity_path')
         detail = get(h, 'detail')
         if (hid.__class__ is str and hid and len(hid) <= MAX_NAME
-                and kind.__class__ is str and len(kind) <= MAX_KIND
+                and kind.__class__ is str and kind and len(kind) <= MAX_KIND
                 and health.__class__ is str and health in health_ok
+                and (hid.isascii() or _text(hid))
+                and (kind.isascii() or _text(kind))
                 and (ident is None or (ident.__class__ is str
-                                       and len(ident) <= MAX_NAME))
+                                       and len(ident) <= MAX_NAME
+                                       and _text(ident)))
                 and (path is None or (path.__class__ is str
                                       and path in paths))
                 and (detail is None or detail.__class__ is dict)):
@@ -287,8 +302,9 @@ def _parse_external(items, node):
         kind = e.get('kind')
         health = e.get('health')
         if not (eid.__class__ is str and eid and len(eid) <= MAX_NAME
-                and kind.__class__ is str and len(kind) <= MAX_KIND
-                and health.__class__ is str and health in EXTERNAL_HEALTH):
+                and kind.__class__ is str and kind and len(kind) <= MAX_KIND
+                and health.__class__ is str and health in EXTERNAL_HEALTH
+                and _text(eid) and _text(kind)):
             where = 'external[%d]' % i
             _str(e, 'id', where, node)
             _str(e, 'kind', where, node, max_len=MAX_KIND)
@@ -306,7 +322,8 @@ def _parse_services(items, node):
         name = s.get('name')
         state = s.get('state')
         if not (name.__class__ is str and name and len(name) <= MAX_SERVICE
-                and state.__class__ is str and state in SERVICE_STATES):
+                and state.__class__ is str and state in SERVICE_STATES
+                and _text(name)):
             where = 'services[%d]' % i
             _str(s, 'name', where, node, max_len=MAX_SERVICE)
             _enum(_str(s, 'state', where, node), SERVICE_STATES, 'state',
@@ -349,12 +366,15 @@ def _parse_vms(items, node):
         task = get(v, 'task_state')
         if (uuid.__class__ is str and uuid and len(uuid) <= MAX_UUID
                 and state.__class__ is str and state in states
+                and (uuid.isascii() or _text(uuid))
                 and (reason is None or (reason.__class__ is str
-                                        and len(reason) <= MAX_KIND))
+                                        and len(reason) <= MAX_KIND
+                                        and _text(reason)))
                 and vcpus.__class__ is int and 0 <= vcpus <= MAX_INT
                 and ram.__class__ is int and 0 <= ram <= MAX_INT
                 and (task is None or (task.__class__ is str
-                                      and len(task) <= MAX_KIND))):
+                                      and len(task) <= MAX_KIND
+                                      and _text(task)))):
             append(vm_cls(uuid, state, reason, vcpus, ram, task))
             continue
         _slow_vm(v, len(out), node)
@@ -372,7 +392,8 @@ def parse_snapshot(d, cache=None):
         judges' work. Parsed records are read-only.
     """
     node = d.get('node')
-    if node.__class__ is not str or not node or len(node) > MAX_NAME:
+    if (node.__class__ is not str or not node or len(node) > MAX_NAME
+            or not _text(node)):
         _str(d, 'node', 'snapshot', None)
     cycle = d.get('cycle')
     if cycle.__class__ is not int or cycle < 0 or cycle > MAX_CYCLE:

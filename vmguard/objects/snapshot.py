@@ -21,6 +21,7 @@ the engine accepts is exactly a record ``replay`` accepts.
 
 from oslo_versionedobjects import fields
 
+from vmguard.common import exception
 from vmguard.objects import base
 from vmguard.objects import records
 
@@ -28,13 +29,15 @@ from vmguard.objects import records
 class _Convertible:
     # Record class and its attribute names, set by subclasses.
     _record_cls = None
+    # Fields a subclass's from_record converts itself.
+    _converted = ()
 
     @classmethod
     def from_record(cls, rec):
         obj = cls()
         for name in cls.fields:
             value = getattr(rec, name)
-            if value is not None:
+            if value is not None and name not in cls._converted:
                 setattr(obj, name, value)
         return obj
 
@@ -49,6 +52,7 @@ class HardwareItem(_Convertible, base.VmguardObject):
     # Version 1.0: initial version
     VERSION = '1.0'
     _record_cls = records.HardwareItem
+    _converted = ('detail',)
 
     fields = {
         'id': fields.StringField(),
@@ -64,8 +68,15 @@ class HardwareItem(_Convertible, base.VmguardObject):
     def from_record(cls, rec):
         obj = super().from_record(rec)
         if rec.detail is not None:
-            obj.detail = {str(k): None if v is None else str(v)
-                          for k, v in rec.detail.items()}
+            # The record's detail is any JSON object; the object's holds
+            # strings (or null).
+            try:
+                obj.detail = {str(k): None if v is None else str(v)
+                              for k, v in rec.detail.items()}
+            except RecursionError:
+                raise exception.InvalidRecord(
+                    "hardware item %r: 'detail' is nested too deep"
+                    % rec.id) from None
         return obj
 
 
