@@ -190,8 +190,11 @@ class EngineManager:
     def reject(self, kind, node, reason):
         self._count('rejected')
         self._count('rejected_%s' % kind)
+        # The node name is whatever the sender wrote: logged as a repr,
+        # so that a lone surrogate cannot break the log handler and a
+        # newline cannot forge a log line.
         LOG.warning('Rejected %s from node %s: %s', kind,
-                    node or '(unknown)', reason)
+                    '(unknown)' if not node else repr(node), reason)
 
     def _validate(self, kind, obj, cls, rec_cls):
         if isinstance(obj, Rejected):
