@@ -66,6 +66,9 @@ def _alive(pid):
     return True
 
 
+PIDFILE = '/run/vmguard-test-mariadbd.pid'
+
+
 def stop_mariadb(timeout=60):
     """Shut the server down; return when its process is gone."""
     pid = _pid()
@@ -80,8 +83,11 @@ def stop_mariadb(timeout=60):
 def start_mariadb(timeout=120):
     """Start the server unless it runs; return when it accepts queries."""
     if not _port_open():
+        # A pidfile of its own: "--exec" alone matches any mariadbd on
+        # the machine (a test Galera cluster, say) and then starts none.
         subprocess.run(['start-stop-daemon', '--start', '--oknodo',
-                        '--background', '--exec', MARIADBD],
+                        '--background', '--pidfile', PIDFILE,
+                        '--make-pidfile', '--exec', MARIADBD],
                        check=True, capture_output=True, timeout=timeout)
 
     def ready():
