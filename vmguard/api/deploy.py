@@ -25,6 +25,7 @@ from oslo_middleware import request_id
 
 from vmguard.api import auth
 from vmguard.api import handler
+from vmguard.api import limits
 from vmguard.api import microversion
 from vmguard.api import util
 import vmguard.conf
@@ -86,6 +87,8 @@ def deploy(conf):
         application = auth.ContextMiddleware(application)
         application = auth.NoAuthMiddleware(application)
     application = FaultWrapper(application)
+    application = limits.BodySizeLimit(application,
+                                       conf.api.max_request_body_size)
     application = request_id.RequestId(application)
     return application
 

@@ -74,7 +74,7 @@ class TestRoutes(APITestCase):
                          resp.json['errors'][0]['code'])
         resp = self.call('POST', '/v1/dry-run')
         self.assertEqual(405, resp.status_int)
-        self.assertEqual('GET, PUT', resp.headers['Allow'])
+        self.assertEqual('GET, HEAD, PUT', resp.headers['Allow'])
 
     def test_node_names_with_dots(self):
         db_api.node_get_or_create(self.context, 'cmp-03.example.org')
