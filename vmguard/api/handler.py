@@ -116,7 +116,8 @@ class Handler:
         except util.HTTPError as exc:
             return util.error_response(req.environ, exc.status, exc.detail,
                                        exc.code, exc.headers)
-        except oslo_policy.PolicyNotAuthorized as exc:
+        except (oslo_policy.PolicyNotAuthorized,
+                oslo_policy.InvalidScope) as exc:
             return util.error_response(req.environ, 403, str(exc),
                                        util.FORBIDDEN)
         except webob.exc.HTTPClientError as exc:
