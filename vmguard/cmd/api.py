@@ -28,6 +28,7 @@ from wsgiref import simple_server
 from oslo_log import log as logging
 
 from vmguard.api import deploy
+from vmguard.api import readiness
 from vmguard.common import config as vmg_config
 import vmguard.conf
 
@@ -117,7 +118,12 @@ def make_server(host, port, application, timeout=None):
 def main(argv=None):
     argv = sys.argv if argv is None else argv
     vmg_config.prepare_service(argv)
-    application = deploy.deploy(CONF)
+    try:
+        application = deploy.deploy(CONF)
+    except readiness.NotConfigured as exc:
+        LOG.error('vmguard-api cannot start: %s', exc)
+        sys.stderr.write('vmguard-api cannot start: %s\n' % exc)
+        return 1
     server = make_server(CONF.api.host_ip, CONF.api.port, application,
                          CONF.api.client_socket_timeout)
     host, port = server.server_address[:2]
