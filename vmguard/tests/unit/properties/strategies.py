@@ -500,6 +500,26 @@ def object_primitive(d):
 
 
 @st.composite
+def oversized_or_duplicated(draw):
+    """(primitive, 'snapshot', words): a snapshot valid but for an id
+    that appears twice in its list, or more VMs or items than the default
+    limits ([engine] max_vms_per_snapshot / max_items_per_snapshot)."""
+    d = draw(full_snapshots)
+    how = draw(st.sampled_from(['duplicate', 'vms', 'items']))
+    if how == 'duplicate':
+        lst = draw(st.sampled_from(sorted(ITEM_FIELDS)))
+        d[lst].append(dict(d[lst][0]))
+        return primitive_of(d), 'snapshot', [lst + '[', 'is also the']
+    if how == 'vms':
+        d['vms'] = [{'uuid': 'vm-%d' % i, 'state': 'running'}
+                    for i in range(records.DEFAULT_MAX_VMS + 1)]
+        return primitive_of(d), 'snapshot', ['max_vms_per_snapshot']
+    d['services'] = [{'name': 'svc-%d' % i, 'state': 'running'}
+                     for i in range(records.DEFAULT_MAX_ITEMS + 1)]
+    return primitive_of(d), 'snapshot', ['max_items_per_snapshot']
+
+
+@st.composite
 def broken_primitive(draw):
     """(primitive, method, words): a damaged snapshot or event payload;
     the rejection reason must contain each of ``words``."""
@@ -520,6 +540,8 @@ def broken_primitive(draw):
         prim[DATA] = draw(_not_container | st.none()
                           | st.lists(json_scalars, max_size=2))
         return prim, kind, [cls]
+    if kind == 'snapshot' and draw(st.integers(0, 7)) == 0:
+        return draw(oversized_or_duplicated())
     if kind == 'snapshot':
         d, where, key = draw(broken_snapshot())
         if where == 'record' or key == 'capacity':
