@@ -51,3 +51,26 @@ def printable(value, max_len):
             and is_text(value)):
         return value
     return reprlib.repr(value).encode('ascii', 'backslashreplace').decode()
+
+
+def escape(value):
+    """``value`` made valid text, for a collector's names and ids.
+
+    A name read from the system (an interface name that is not UTF-8,
+    decoded with ``surrogateescape``; a serial number with a control byte)
+    would make the engine reject the node's whole snapshot -- and a node
+    whose snapshots are all rejected looks silent. Printable text is
+    returned as it is; otherwise each undecodable byte becomes ``\\xNN``
+    and each control character its ``\\n``/``\\xNN``/``\\uNNNN`` escape.
+    """
+    if is_text(value):
+        return value
+    try:
+        raw = value.encode('utf-8', 'surrogateescape')
+    except UnicodeEncodeError:
+        # A surrogate that is no escaped byte (from a JSON "\ud800").
+        raw = value.encode('utf-8', 'surrogatepass')
+    decoded = raw.decode('utf-8', 'backslashreplace')
+    return _NOT_TEXT.sub(
+        lambda m: m.group().encode('unicode_escape').decode('ascii'),
+        decoded)
