@@ -25,6 +25,8 @@ from oslo_middleware import request_id
 
 from vmguard.api import auth
 from vmguard.api import handler
+from vmguard.api import limits
+from vmguard.api import readiness
 from vmguard.api import microversion
 from vmguard.api import util
 import vmguard.conf
@@ -80,12 +82,16 @@ def deploy(conf):
         # auth_token adds WWW-Authenticate to vmguard's 401 answers.
         application = auth.ContextMiddleware(application)
         application = _keystone(application, conf)
+        readiness.check_keystone(conf)
     else:
         LOG.warning('[api] auth_strategy is noauth: identity headers are '
                     'trusted as sent. Never use this in production.')
         application = auth.ContextMiddleware(application)
         application = auth.NoAuthMiddleware(application)
+    application = readiness.SchemaCheck(application)
     application = FaultWrapper(application)
+    application = limits.BodySizeLimit(application,
+                                       conf.api.max_request_body_size)
     application = request_id.RequestId(application)
     return application
 

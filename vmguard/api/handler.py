@@ -15,13 +15,17 @@
 Each path maps HTTP methods to a handler ``handler(req, **url_args)``
 returning a ``webob.Response``; a handler raises ``util.HTTPError`` for
 an error answer. A known path with an unknown method is a 405 that lists
-the allowed methods; an unknown path a 404.
+the allowed methods; an unknown path a 404. ``HEAD`` is answered on every
+``GET`` route (the headers of the ``GET``, no body). Every client error,
+a path or query string that is not UTF-8 included, is a 4xx in the
+OpenStack error format.
 """
 
 from oslo_log import log as logging
 from oslo_policy import policy as oslo_policy
 import routes
 import webob.dec
+import webob.exc
 
 from vmguard.api.handlers import decisions
 from vmguard.api.handlers import nodes
@@ -86,24 +90,38 @@ class Handler:
             return util.error_response(
                 req.environ, 404, 'The resource could not be found: its '
                 'path is not valid UTF-8.', util.NOT_FOUND)
+        shown = path if len(path) <= 200 else path[:200] + '...'
         match = self._map.match(path)
         if match is None:
             return util.error_response(
                 req.environ, 404, 'The resource %s could not be found.'
-                % req.path_info, util.NOT_FOUND)
+                % shown, util.NOT_FOUND)
         methods = self._declarations[match.pop('_route')]
         handler = methods.get(req.method)
+        if handler is None and req.method == 'HEAD':
+            # webob answers a HEAD with the headers of the response only.
+            handler = methods.get('GET')
         if handler is None:
-            allow = ', '.join(sorted(methods))
+            allowed = set(methods)
+            if 'GET' in allowed:
+                allowed.add('HEAD')
+            allow = ', '.join(sorted(allowed))
             return util.error_response(
                 req.environ, 405, 'Method %s is not allowed on %s; allowed: '
-                '%s.' % (req.method, req.path_info, allow),
+                '%s.' % (req.method[:16], shown, allow),
                 headers={'Allow': allow})
         try:
+            util.query_of(req)
             return handler(req, **match)
         except util.HTTPError as exc:
             return util.error_response(req.environ, exc.status, exc.detail,
                                        exc.code, exc.headers)
-        except oslo_policy.PolicyNotAuthorized as exc:
+        except (oslo_policy.PolicyNotAuthorized,
+                oslo_policy.InvalidScope) as exc:
             return util.error_response(req.environ, 403, str(exc),
                                        util.FORBIDDEN)
+        except webob.exc.HTTPClientError as exc:
+            # Raised while reading the body, e.g. by the size limit.
+            return util.error_response(
+                req.environ, exc.code, exc.explanation,
+                util.TOO_LARGE if exc.code == 413 else util.UNDEFINED)

@@ -13,6 +13,8 @@
 """Helpers of the REST API: errors, JSON, query strings, pagination."""
 
 import datetime
+import re
+import reprlib
 import urllib.parse
 
 import jsonschema
@@ -37,11 +39,20 @@ FORBIDDEN = 'vmguard.policy_forbidden'
 NOT_FOUND = 'vmguard.not_found'
 MICROVERSION = 'vmguard.microversion_invalid'
 DB_UNAVAILABLE = 'vmguard.database_unavailable'
+TOO_LARGE = 'vmguard.request_too_large'
+UNAVAILABLE = 'vmguard.service_unavailable'
+
+# Integers of the query string: what a BIGINT column holds.
+MAX_INT = 2 ** 63 - 1
+_INTEGER = re.compile(r'-?[0-9]{1,19}\Z')
+# An error message quotes at most this much of a client's value.
+_MAX_DETAIL = 300
 
 _TITLES = {
     400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
     404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable',
-    409: 'Conflict', 415: 'Unsupported Media Type',
+    409: 'Conflict', 411: 'Length Required', 413: 'Content Too Large',
+    414: 'URI Too Long', 415: 'Unsupported Media Type',
     500: 'Internal Server Error', 503: 'Service Unavailable',
 }
 
@@ -99,10 +110,32 @@ def _field_of(error):
 
 
 def _describe(error):
+    # jsonschema's message quotes the value: never echo a large body.
+    message = error.message
+    if len(message) > _MAX_DETAIL:
+        message = message[:_MAX_DETAIL] + '...'
     field = _field_of(error)
     if field:
-        return "field '%s': %s" % (field, error.message)
-    return error.message
+        return "field '%s': %s" % (reprlib.repr(field)[1:-1], message)
+    return message
+
+
+def parse_int(value, name, what=None):
+    """A query-string integer: ASCII digits, within a BIGINT, or a 400."""
+    if _INTEGER.match(value) and -MAX_INT <= int(value) <= MAX_INT:
+        return int(value)
+    raise HTTPError(400, "Invalid query string: parameter '%s' must be %s."
+                    % (name, what or 'an integer between %d and %d'
+                       % (-MAX_INT, MAX_INT)), QUERY_INVALID)
+
+
+def query_of(req):
+    """``req.GET``, or a 400 when the query string is not UTF-8."""
+    try:
+        return req.GET
+    except UnicodeDecodeError:
+        raise HTTPError(400, 'Invalid query string: it is not valid UTF-8 '
+                             'once percent-decoded.', QUERY_INVALID) from None
 
 
 def validate_body(req, schema):
@@ -142,8 +175,9 @@ def _validate(data, schema, prefix, code):
 def validate_query(req, schema):
     """Validate the query string (single-valued parameters) of ``req``."""
     query = {}
-    for key in req.GET.keys():
-        values = req.GET.getall(key)
+    params = query_of(req)
+    for key in params.keys():
+        values = params.getall(key)
         if len(values) != 1:
             raise HTTPError(400, "Invalid query string: parameter '%s' "
                                  "given %d times." % (key, len(values)),
@@ -151,12 +185,7 @@ def validate_query(req, schema):
         query[key] = values[0]
     for key, prop in schema.get('properties', {}).items():
         if key in query and prop.get('type') == 'integer':
-            try:
-                query[key] = int(query[key])
-            except ValueError:
-                raise HTTPError(400, "Invalid query string: parameter '%s' "
-                                     "must be an integer." % key,
-                                QUERY_INVALID) from None
+            query[key] = parse_int(query[key], key)
     _validate(query, schema, 'Invalid query string', QUERY_INVALID)
     return query
 
@@ -212,7 +241,7 @@ def paged(req, collection, items, limit, marker_of):
     """``{collection: items, "links": [next]}`` for a list response."""
     body = {collection: items, 'links': []}
     if items and len(items) >= limit:
-        params = dict(req.GET)
+        params = dict(query_of(req))
         params['marker'] = marker_of(items[-1])
         params['limit'] = str(limit)
         next_url = req.path_url + '?' + urllib.parse.urlencode(params)

@@ -28,6 +28,20 @@ opts = [
                help='How API requests are authenticated.'),
     cfg.IntOpt('max_limit', default=1000, min=1, max=100000,
                help='Largest page size a list request may ask for.'),
+    cfg.IntOpt('max_request_body_size', default=114688, min=1024,
+               max=64 * 1024 * 1024,
+               help='Largest request body, in bytes, the API reads. A '
+                    'larger body is answered 413 without being read (or, '
+                    'sent without a Content-Length, without reading past '
+                    'the limit). vmguard\'s own bodies are a few hundred '
+                    'bytes.'),
+    cfg.IntOpt('client_socket_timeout', default=60, min=1, max=3600,
+               help='vmguard-api (the built-in server) closes a '
+                    'connection on which the client sends nothing for this '
+                    'many seconds, and a request whose line, headers and '
+                    'body take longer than this in all to arrive: a client '
+                    'that sends half a request and waits cannot hold a '
+                    'thread forever.'),
 ]
 
 

@@ -69,6 +69,20 @@ opts = [
                     'timeouts.'),
     cfg.IntOpt('workers', default=1, min=1, max=64,
                help='Number of engine worker processes.'),
+    # Defaults: records.DEFAULT_MAX_VMS and DEFAULT_MAX_ITEMS.
+    cfg.IntOpt('max_vms_per_snapshot', default=1000, min=1, max=100000,
+               help='Most VMs one snapshot may list. A larger snapshot is '
+                    'rejected (counted and logged with its node), by '
+                    'replay and by the engine alike: it bounds the memory '
+                    'and time one message can take. Set it above the '
+                    'largest number of instances a compute node can '
+                    'host.'),
+    cfg.IntOpt('max_items_per_snapshot', default=2000, min=1, max=100000,
+               help='Most hardware, external and service items one '
+                    'snapshot may list, all three together. A larger '
+                    'snapshot is rejected like an oversized VM list. A '
+                    'server reports a few dozen items (DIMMs, disks, fans, '
+                    'NICs, sensors).'),
 ]
 
 

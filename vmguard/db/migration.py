@@ -17,6 +17,7 @@ import os
 from alembic import command as alembic_command
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
+from alembic import script as alembic_script
 
 from vmguard.db.sqlalchemy import api as db_api
 
@@ -44,3 +45,9 @@ def version(engine=None):
     with engine.connect() as connection:
         return alembic_migration.MigrationContext.configure(
             connection).get_current_revision()
+
+
+def head():
+    """The revision this release's schema is at (the newest migration)."""
+    return alembic_script.ScriptDirectory.from_config(
+        _config(None)).get_current_head()

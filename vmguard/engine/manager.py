@@ -58,7 +58,8 @@ def _node_of(entity):
         node = entity['vmguard_object.data']['node']
     except (TypeError, KeyError, IndexError):
         return None
-    return node if isinstance(node, str) else repr(node)[:64]
+    # Logged: a name with a newline must not forge a log line.
+    return records.printable(node)
 
 
 _NS = 'vmguard_object.namespace'
@@ -100,7 +101,8 @@ def _items(prims, cls, field):
     return out
 
 
-def snapshot_from_primitive(prim, cache=None):
+def snapshot_from_primitive(prim, cache=None,
+                            limits=records.DEFAULT_LIMITS):
     """A Snapshot primitive straight to a validated record.
 
     The same checks as ``replay`` (``records.parse_snapshot``), without
@@ -123,7 +125,7 @@ def snapshot_from_primitive(prim, cache=None):
         if items.__class__ is not list:
             raise ValueError('Snapshot field %r must be a list' % field)
         d[field] = _items(items, cls, field)
-    return records.parse_snapshot(d, cache)
+    return records.parse_snapshot(d, cache, limits)
 
 
 def event_from_primitive(prim):
@@ -150,16 +152,18 @@ class EngineSerializer(rpc.RequestContextSerializer):
     for it.
     """
 
-    def __init__(self, base=None):
+    def __init__(self, base=None, limits=records.DEFAULT_LIMITS):
         super().__init__(base)
         self._cache = {}
+        self._limits = limits
 
     def deserialize_entity(self, context, entity):
         try:
             if entity.__class__ is dict and entity.get(_NS) == 'vmguard':
                 name = entity.get(_NAME)
                 if name == 'Snapshot':
-                    return snapshot_from_primitive(entity, self._cache)
+                    return snapshot_from_primitive(entity, self._cache,
+                                                   self._limits)
                 if name == 'VMEvent':
                     return event_from_primitive(entity)
             return super().deserialize_entity(context, entity)
@@ -182,6 +186,9 @@ class EngineManager:
         self.engine = engine
         self.stats = collections.Counter()
         self._stats_lock = threading.Lock()
+        conf = getattr(engine, 'conf', None)
+        self.limits = (records.DEFAULT_LIMITS if conf is None
+                       else records.limits(conf))
 
     def _count(self, key, n=1):
         with self._stats_lock:
@@ -215,7 +222,7 @@ class EngineManager:
         try:
             # The object's field types do not bound lengths and sizes:
             # the record checks are the contract (what the columns hold).
-            return records.parse_record(rec.to_dict())
+            return records.parse_record(rec.to_dict(), limits=self.limits)
         except exception.InvalidRecord as exc:
             self.reject(kind, node, exc.reason)
             return None

@@ -34,13 +34,18 @@ EXIT_OK = 0
 EXIT_REJECTED = 3
 
 _dumps = json.JSONEncoder(separators=(', ', ': ')).encode
+# A UTF-8 byte order mark, as some editors write at the start of a file.
+_BOM = b'\xef\xbb\xbf'
 
 
-def replay(lines, pipeline, emit, report):
+def replay(lines, pipeline, emit, report, limits=records.DEFAULT_LIMITS):
     """Feed ``lines`` through ``pipeline``; return the rejected count.
 
+    :param lines: byte strings (a file opened in binary mode, stdin's
+        buffer) or text.
     :param emit: called with each decision as it is made.
     :param report: called with (line number, message) for bad lines.
+    :param limits: :class:`~vmguard.objects.records.Limits` of a snapshot.
     """
     # The pipeline keeps one snapshot's worth of parsed state per node, so
     # nearly every container allocated for a snapshot survives until that
@@ -50,12 +55,12 @@ def replay(lines, pipeline, emit, report):
     thresholds = gc.get_threshold()
     gc.set_threshold(max(thresholds[0], 50000), *thresholds[1:])
     try:
-        return _replay(lines, pipeline, emit, report)
+        return _replay(lines, pipeline, emit, report, limits)
     finally:
         gc.set_threshold(*thresholds)
 
 
-def _replay(lines, pipeline, emit, report):
+def _replay(lines, pipeline, emit, report, limits):
     rejected = 0
     loads = json.loads
     parse = records.parse_record
@@ -63,14 +68,19 @@ def _replay(lines, pipeline, emit, report):
     cache = {}
     for number, line in enumerate(lines, 1):
         if line.__class__ is bytes:
-            # A trace file is read as bytes: one bad line must not end
-            # the replay (a text-mode file raises while iterating).
+            # A trace is read as bytes: one bad line must not end the
+            # replay (a text-mode file raises while iterating), and stdin
+            # must not turn bad bytes into surrogate escapes.
+            if number == 1 and line.startswith(_BOM):
+                line = line[3:]
             try:
                 line = line.decode('utf-8')
             except UnicodeDecodeError as exc:
                 rejected += 1
-                report(number, 'not valid UTF-8: %s' % exc)
+                report(number, 'not UTF-8 (byte %d)' % (exc.start + 1))
                 continue
+        elif number == 1 and line.startswith('\ufeff'):
+            line = line[1:]
         if not line or line.isspace():
             continue
         try:
@@ -84,7 +94,7 @@ def _replay(lines, pipeline, emit, report):
             report(number, 'not valid JSON: nested too deep')
             continue
         try:
-            record = parse(data, cache)
+            record = parse(data, cache, limits)
         except exception.InvalidRecord as exc:
             rejected += 1
             report(number, exc.reason)
@@ -111,7 +121,8 @@ def run(lines, conf=None, stdout=None, stderr=None, pipeline=None):
         stderr.write('line %d: rejected: %s\n' % (number, message))
         stderr.flush()
 
-    rejected = replay(lines, pipeline, emit, report)
+    rejected = replay(lines, pipeline, emit, report,
+                      records.limits(conf or cfg.CONF))
     if rejected:
         stderr.write('%d line(s) rejected\n' % rejected)
     return EXIT_REJECTED if rejected else EXIT_OK

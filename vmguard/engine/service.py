@@ -550,7 +550,7 @@ class EngineService:
         self.engine.rebalance()
         self.manager = engine_manager.EngineManager(self.engine)
         serializer = engine_manager.EngineSerializer(
-            snapshot_obj.base.VmguardObjectSerializer())
+            snapshot_obj.base.VmguardObjectSerializer(), self.manager.limits)
         dispatcher = engine_manager.CountingDispatcher(
             [self.manager], serializer, self.manager)
         target = messaging.Target(topic=conf.engine.topic, server=conf.host)

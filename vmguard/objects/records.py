@@ -20,13 +20,20 @@ library (jsonschema validates such a line about ten times slower).
 
 Unknown fields are ignored. A missing required field or a wrong type raises
 :class:`vmguard.common.exception.InvalidRecord` naming the field.
+
+This is the one validator of the contract (SPEC.md, "One validator"):
+``replay``, the RPC endpoint and engine-to-engine forwarding all come
+here. Types are strict (nothing is coerced); strings are printable text
+(:mod:`vmguard.objects.text`) within the stored bounds (``MAX_*``); ids
+are unique within their list; a ``detail`` is a flat object of short
+strings; the lists are bounded by :class:`Limits`.
 """
 
 import marshal
-import re
 import reprlib
 
 from vmguard.common import exception
+from vmguard.objects import text
 
 HARDWARE_HEALTH = frozenset(('ok', 'warning', 'critical'))
 EXTERNAL_HEALTH = frozenset(('ok', 'degraded', 'failed'))
@@ -44,18 +51,38 @@ MAX_UUID = 36       # instance UUIDs
 MAX_SOURCE = 16     # event sources
 MAX_INT = 2 ** 31 - 1       # vCPUs, MB of RAM
 MAX_CYCLE = 2 ** 63 - 1
+MAX_DETAIL = 32     # entries of a hardware item's detail
+MAX_DETAIL_KEY = 64
+MAX_DETAIL_VALUE = 255
+
+# Defaults of [engine] max_vms_per_snapshot / max_items_per_snapshot.
+DEFAULT_MAX_VMS = 1000
+DEFAULT_MAX_ITEMS = 2000
+
+
+class Limits:
+    """Per-snapshot list sizes (from ``[engine]``; see :func:`limits`)."""
+
+    __slots__ = ('max_vms', 'max_items')
+
+    def __init__(self, max_vms=DEFAULT_MAX_VMS, max_items=DEFAULT_MAX_ITEMS):
+        self.max_vms = max_vms
+        self.max_items = max_items
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def limits(conf):
+    """The :class:`Limits` of ``conf``'s ``[engine]`` options."""
+    return Limits(conf.engine.max_vms_per_snapshot,
+                  conf.engine.max_items_per_snapshot)
+
 
 _NO_PREVIOUS = (None,) * 8
 dumps = marshal.dumps
-# A JSON string may hold an unpaired UTF-16 surrogate (the escape \ud800
-# alone): such a string has no UTF-8 form, and no database column can
-# store it.
-_SURROGATE = re.compile('[\ud800-\udfff]')
-
-
-def _text(v):
-    """``v`` (a str) has a UTF-8 form (the fast check comes first)."""
-    return v.isascii() or _SURROGATE.search(v) is None
+_text = text.is_text
+_what_is_wrong = text.what_is_wrong
 
 
 class HardwareItem:
@@ -180,8 +207,15 @@ class VMEvent:
         return d
 
 
+def printable(value):
+    """See :func:`vmguard.objects.text.printable`."""
+    return text.printable(value, MAX_NAME)
+
+
 def _fail(where, msg, node=None):
-    raise exception.InvalidRecord('%s: %s' % (where, msg), node=node)
+    raise exception.InvalidRecord(
+        '%s: %s' % (where, msg),
+        node=None if node is None else printable(node))
 
 
 def _str(d, key, where, node, required=True, max_len=MAX_NAME):
@@ -191,8 +225,8 @@ def _str(d, key, where, node, required=True, max_len=MAX_NAME):
             _fail(where, '%r must be at most %d characters long, not %d'
                   % (key, max_len, len(v)), node)
         if not _text(v):
-            _fail(where, '%r must be Unicode text: %a holds an unpaired '
-                  'surrogate' % (key, v), node)
+            _fail(where, '%r must be printable Unicode text, not one '
+                  'holding %s' % (key, _what_is_wrong(v)), node)
         if v or not required:
             return v
         _fail(where, '%r must not be empty' % key, node)
@@ -238,6 +272,23 @@ def _list(d, key, where, node):
     return v
 
 
+def _unique(out, attr, lst, node):
+    """Ids are unique within their list, as in the database's keys."""
+    seen = {}
+    for i, item in enumerate(out):
+        key = getattr(item, attr)
+        if key in seen:
+            _fail('%s[%d]' % (lst, i), '%r %a is also the %r of %s[%d]'
+                  % (attr, key[:64], attr, lst, seen[key]), node)
+        seen[key] = i
+
+
+def _check_unique(out, attr, lst, node):
+    if len(out) > 1 and len({getattr(i, attr) for i in out}) != len(out):
+        _unique(out, attr, lst, node)
+    return out
+
+
 def _slow_hardware(h, i, node):
     where = 'hardware[%d]' % i
     if h.__class__ is not dict:
@@ -250,10 +301,54 @@ def _slow_hardware(h, i, node):
     if h.get('identity_path') is not None:
         _enum(_str(h, 'identity_path', where, node), IDENTITY_PATHS,
               'identity_path', where, node)
-    detail = h.get('detail')
-    if detail is not None and detail.__class__ is not dict:
-        _fail(where, "'detail' must be an object", node)
+    _detail(h.get('detail'), where, node)
     _fail(where, 'invalid item', node)  # pragma: no cover - unreachable
+
+
+def _detail_ok(detail):
+    if len(detail) > MAX_DETAIL:
+        return False
+    for k, v in detail.items():
+        if (k.__class__ is not str or len(k) > MAX_DETAIL_KEY
+                or not _text(k)
+                or (v is not None and (v.__class__ is not str
+                                       or len(v) > MAX_DETAIL_VALUE
+                                       or not _text(v)))):
+            return False
+    return True
+
+
+def _detail(detail, where, node):
+    """A hardware item's detail: null, or a flat object of short strings
+    (or nulls) -- what the versioned object carries, unchanged."""
+    if detail is None:
+        return
+    if detail.__class__ is not dict:
+        _fail(where, "'detail' must be an object, not %s"
+              % type(detail).__name__, node)
+    if len(detail) > MAX_DETAIL:
+        _fail(where, "'detail' must have at most %d entries, not %d"
+              % (MAX_DETAIL, len(detail)), node)
+    for k, v in detail.items():
+        if k.__class__ is not str:
+            _fail(where, "'detail' keys must be strings", node)
+        if len(k) > MAX_DETAIL_KEY:
+            _fail(where, "'detail' keys must be at most %d characters long"
+                  % MAX_DETAIL_KEY, node)
+        if not _text(k):
+            _fail(where, "'detail' keys must be printable Unicode text, "
+                  'not one holding %s' % _what_is_wrong(k), node)
+        if v is None:
+            continue
+        if v.__class__ is not str:
+            _fail(where, "'detail' entry %a must be a string or null, not "
+                  '%s' % (k, type(v).__name__), node)
+        if len(v) > MAX_DETAIL_VALUE:
+            _fail(where, "'detail' entry %a must be at most %d characters "
+                  'long' % (k, MAX_DETAIL_VALUE), node)
+        if not _text(v):
+            _fail(where, "'detail' entry %a must be printable Unicode "
+                  'text, not one holding %s' % (k, _what_is_wrong(v)), node)
 
 
 def _parse_hardware(items, node):
@@ -277,20 +372,22 @@ def _parse_hardware(items, node):
         if (hid.__class__ is str and hid and len(hid) <= MAX_NAME
                 and kind.__class__ is str and kind and len(kind) <= MAX_KIND
                 and health.__class__ is str and health in health_ok
-                and (hid.isascii() or _text(hid))
-                and (kind.isascii() or _text(kind))
+                and (hid.isprintable() or _text(hid))
+                and (kind.isprintable() or _text(kind))
                 and (ident is None or (ident.__class__ is str
                                        and len(ident) <= MAX_NAME
                                        and _text(ident)))
                 and (path is None or (path.__class__ is str
                                       and path in paths))
-                and (detail is None or detail.__class__ is dict)):
+                and (detail is None or (detail.__class__ is dict
+                                        and (not detail
+                                             or _detail_ok(detail))))):
             if path is None and ident is not None:
                 path = 'inband'
             append(item_cls(hid, kind, health, ident, path, detail))
             continue
         _slow_hardware(h, len(out), node)
-    return out
+    return _check_unique(out, 'id', 'hardware', node)
 
 
 def _parse_external(items, node):
@@ -311,7 +408,7 @@ def _parse_external(items, node):
             _enum(_str(e, 'health', where, node), EXTERNAL_HEALTH,
                   'health', where, node)
         out.append(ExternalItem(eid, kind, health))
-    return out
+    return _check_unique(out, 'id', 'external', node)
 
 
 def _parse_services(items, node):
@@ -329,7 +426,7 @@ def _parse_services(items, node):
             _enum(_str(s, 'state', where, node), SERVICE_STATES, 'state',
                   where, node)
         out.append(ServiceState(name, state))
-    return out
+    return _check_unique(out, 'name', 'services', node)
 
 
 def _slow_vm(v, i, node):
@@ -366,7 +463,7 @@ def _parse_vms(items, node):
         task = get(v, 'task_state')
         if (uuid.__class__ is str and uuid and len(uuid) <= MAX_UUID
                 and state.__class__ is str and state in states
-                and (uuid.isascii() or _text(uuid))
+                and (uuid.isprintable() or _text(uuid))
                 and (reason is None or (reason.__class__ is str
                                         and len(reason) <= MAX_KIND
                                         and _text(reason)))
@@ -378,10 +475,10 @@ def _parse_vms(items, node):
             append(vm_cls(uuid, state, reason, vcpus, ram, task))
             continue
         _slow_vm(v, len(out), node)
-    return out
+    return _check_unique(out, 'uuid', 'vms', node)
 
 
-def parse_snapshot(d, cache=None):
+def parse_snapshot(d, cache=None, limits=DEFAULT_LIMITS):
     """Validate a snapshot dict.
 
     :param cache: optional dict kept by the caller across calls (one entry
@@ -390,6 +487,7 @@ def parse_snapshot(d, cache=None):
         snapshot -- the usual case -- the previous parsed list is reused
         (the same list object), which saves both the parsing and the
         judges' work. Parsed records are read-only.
+    :param limits: the :class:`Limits` on the sizes of the lists.
     """
     node = d.get('node')
     if (node.__class__ is not str or not node or len(node) > MAX_NAME
@@ -413,6 +511,14 @@ def parse_snapshot(d, cache=None):
     raw_vms = _list(d, 'vms', 'snapshot', node)
     raw_ext = _list(d, 'external', 'snapshot', node)
     raw_svc = _list(d, 'services', 'snapshot', node)
+    if len(raw_vms) > limits.max_vms:
+        _fail('snapshot', "'vms' must hold at most %d VMs (max_vms_per_"
+              "snapshot), not %d" % (limits.max_vms, len(raw_vms)), node)
+    items = len(raw_hw) + len(raw_ext) + len(raw_svc)
+    if items > limits.max_items:
+        _fail('snapshot', "'hardware', 'external' and 'services' must hold "
+              'at most %d items together (max_items_per_snapshot), not %d'
+              % (limits.max_items, items), node)
     if cache is None:
         hardware = _parse_hardware(raw_hw, node)
         vms = _parse_vms(raw_vms, node)
@@ -471,16 +577,16 @@ def parse_vm_event(d):
     return VMEvent(node, cycle, uuid, event, reason, source)
 
 
-def parse_record(d, cache=None):
+def parse_record(d, cache=None, limits=DEFAULT_LIMITS):
     """Validate one decoded JSON object; return a Snapshot or VMEvent.
 
-    :param cache: see :func:`parse_snapshot`.
+    :param cache, limits: see :func:`parse_snapshot`.
     """
     if d.__class__ is not dict:
         _fail('record', 'must be a JSON object, not %s' % type(d).__name__)
     kind = d.get('type')
     if kind == 'snapshot':
-        return parse_snapshot(d, cache)
+        return parse_snapshot(d, cache, limits)
     if kind == 'vm_event':
         return parse_vm_event(d)
     if kind is None:

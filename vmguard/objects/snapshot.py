@@ -21,7 +21,6 @@ the engine accepts is exactly a record ``replay`` accepts.
 
 from oslo_versionedobjects import fields
 
-from vmguard.common import exception
 from vmguard.objects import base
 from vmguard.objects import records
 
@@ -29,15 +28,13 @@ from vmguard.objects import records
 class _Convertible:
     # Record class and its attribute names, set by subclasses.
     _record_cls = None
-    # Fields a subclass's from_record converts itself.
-    _converted = ()
 
     @classmethod
     def from_record(cls, rec):
         obj = cls()
         for name in cls.fields:
             value = getattr(rec, name)
-            if value is not None and name not in cls._converted:
+            if value is not None:
                 setattr(obj, name, value)
         return obj
 
@@ -52,7 +49,6 @@ class HardwareItem(_Convertible, base.VmguardObject):
     # Version 1.0: initial version
     VERSION = '1.0'
     _record_cls = records.HardwareItem
-    _converted = ('detail',)
 
     fields = {
         'id': fields.StringField(),
@@ -63,21 +59,6 @@ class HardwareItem(_Convertible, base.VmguardObject):
                                           nullable=True),
         'detail': fields.DictOfNullableStringsField(nullable=True),
     }
-
-    @classmethod
-    def from_record(cls, rec):
-        obj = super().from_record(rec)
-        if rec.detail is not None:
-            # The record's detail is any JSON object; the object's holds
-            # strings (or null).
-            try:
-                obj.detail = {str(k): None if v is None else str(v)
-                              for k, v in rec.detail.items()}
-            except RecursionError:
-                raise exception.InvalidRecord(
-                    "hardware item %r: 'detail' is nested too deep"
-                    % rec.id) from None
-        return obj
 
 
 @base.VmguardObjectRegistry.register

@@ -21,9 +21,16 @@ rules = [
     policy.RuleDefault(
         'admin_api', 'role:admin',
         description='Operators of vmguard: may read and change everything.'),
+    # Not "role:reader" alone: Keystone gives every member of a project
+    # the implied reader role of that project, and vmguard's data is the
+    # whole cloud's (every node, serial number, VM and decision).
     policy.RuleDefault(
-        'reader_api', 'role:admin or role:reader',
-        description='May read what vmguard knows and did, change nothing.'),
+        'reader_api', 'role:admin or (role:reader and system_scope:all)',
+        description='May read what vmguard knows and did about the whole '
+                    'cloud, change nothing: the admin role, or the reader '
+                    'role of a system-scoped token. The reader role of a '
+                    'project (which Keystone implies for every project '
+                    'member) is not enough.'),
 ]
 
 

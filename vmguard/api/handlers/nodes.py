@@ -184,13 +184,8 @@ def _int_marker(query):
     marker = query.get('marker')
     if marker is None:
         return None
-    try:
-        return int(marker)
-    except ValueError:
-        raise util.HTTPError(400, "Invalid query string: parameter 'marker' "
-                                  "must be the id of the last item of the "
-                                  "previous page.",
-                             util.QUERY_INVALID) from None
+    return util.parse_int(marker, 'marker', 'the id of the last item of '
+                          'the previous page')
 
 
 def set_maintenance(req, name):

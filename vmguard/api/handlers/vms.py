@@ -79,12 +79,8 @@ def list_events(req):
     limit = util.page_limit(query)
     marker = query.get('marker')
     if marker is not None:
-        if not marker.isdigit():
-            raise util.HTTPError(
-                400, "Invalid query string: parameter 'marker' must be the "
-                     "id of the last event of the previous page.",
-                util.QUERY_INVALID)
-        marker = int(marker)
+        marker = util.parse_int(marker, 'marker', 'the id of the last '
+                                'event of the previous page')
     events = db_api.vm_event_list(
         context, node=query.get('node'), uuid=query.get('vm'),
         event=query.get('event'), since=util.parse_since(query.get('since')),

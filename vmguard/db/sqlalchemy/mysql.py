@@ -40,3 +40,36 @@ def use_utf8mb4(engine):
     # oslo.db has already opened (and pooled) a connection to test the
     # server: drop it so that every connection goes through the listener.
     engine.dispose()
+
+
+# Binary collations that compare strings byte for byte, most exact first.
+# MariaDB's and MySQL's ``utf8mb4_bin`` are PAD SPACE: 'cmp-1' and
+# 'cmp-1 ' would still be one key. The NO PAD ones see the trailing space.
+BINARY_COLLATIONS = ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin', 'utf8mb4_bin')
+
+
+def binary_collation(connection):
+    """The binary utf8mb4 collation of the server, NO PAD if it has one."""
+    available = {row[0] for row in connection.execute(sa.text(
+        'SELECT collation_name FROM information_schema.collations '
+        'WHERE collation_name IN :names').bindparams(
+            sa.bindparam('names', expanding=True)),
+        {'names': list(BINARY_COLLATIONS)})}
+    for name in BINARY_COLLATIONS:
+        if name in available:
+            return name
+    raise RuntimeError('the server has none of the collations %s that '
+                       'vmguard needs' % ', '.join(BINARY_COLLATIONS))
+
+
+def table_options(connection):
+    """Keyword arguments for ``op.create_table`` of any later migration.
+
+    A table created with only ``mysql_charset='utf8mb4'`` gets the
+    charset's default collation (case- and trailing-space-insensitive),
+    whatever the database's default is.
+    """
+    options = {'mysql_engine': 'InnoDB', 'mysql_charset': 'utf8mb4'}
+    if connection.dialect.name == 'mysql':
+        options['mysql_collate'] = binary_collation(connection)
+    return options

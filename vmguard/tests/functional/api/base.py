@@ -27,7 +27,11 @@ from vmguard.tests.unit.api import data
 CONF = vmguard.conf.CONF
 
 ADMIN = {'X-User-Id': 'alice', 'X-Project-Id': 'ops', 'X-Roles': 'admin'}
-READER = {'X-User-Id': 'rita', 'X-Project-Id': 'ops', 'X-Roles': 'reader'}
+# A system-scoped reader (a project's reader may not read the cloud).
+READER = {'X-User-Id': 'rita', 'X-Roles': 'reader',
+          'OpenStack-System-Scope': 'all'}
+PROJECT_READER = {'X-User-Id': 'rita', 'X-Project-Id': 'ops',
+                  'X-Roles': 'member,reader'}
 MEMBER = {'X-User-Id': 'mike', 'X-Project-Id': 'p1', 'X-Roles': 'member'}
 
 

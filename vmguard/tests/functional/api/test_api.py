@@ -382,7 +382,7 @@ class TestRefusals(base.APITestCase):
         self.assertError(self.get('/v1/widgets'), 404)
         resp = self.request('DELETE', '/v1/nodes/cmp-01', headers=ADMIN)
         self.assertError(resp, 405)
-        self.assertEqual('GET', resp.headers['Allow'])
+        self.assertEqual('GET, HEAD', resp.headers['Allow'])
         self.assertEqual(200, self.get('/v1/nodes/').status_code)
 
     def test_concurrent_requests(self):

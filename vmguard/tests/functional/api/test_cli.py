@@ -182,7 +182,8 @@ _WSGI_SCRIPT = '''
 import json, sys, wsgiref.util
 from vmguard.wsgi import api
 environ = {'PATH_INFO': '/v1/nodes', 'REQUEST_METHOD': 'GET',
-           'HTTP_X_USER_ID': 'u', 'HTTP_X_ROLES': 'reader'}
+           'HTTP_X_USER_ID': 'u', 'HTTP_X_ROLES': 'reader',
+           'HTTP_OPENSTACK_SYSTEM_SCOPE': 'all'}
 wsgiref.util.setup_testing_defaults(environ)
 out = {}
 def start_response(status, headers, exc_info=None):

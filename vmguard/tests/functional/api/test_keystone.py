@@ -30,10 +30,14 @@ from oslo_config import cfg
 from vmguard.tests.functional.api import base
 
 SERVICE_TOKEN = 'service-token'
+# token -> (roles, system scoped). The roles are those Keystone puts in a
+# token: with the implied ones of its default roles (admin implies
+# member, member implies reader).
 TOKENS = {
-    'admin-token': ['admin'],
-    'reader-token': ['reader'],
-    'member-token': ['member'],
+    'admin-token': (['admin', 'member', 'reader'], False),
+    'project-reader-token': (['reader'], False),
+    'member-token': (['member', 'reader'], False),
+    'system-reader-token': (['reader'], True),
 }
 
 
@@ -52,11 +56,16 @@ class _StubKeystone(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def _token(self, roles, user):
-        token = ksa_fixture.V3Token(user_id=user, user_name=user,
-                                    project_id='ops', project_name='ops',
-                                    user_domain_id='default',
-                                    project_domain_id='default')
+    def _token(self, roles, user, system=False):
+        if system:
+            token = ksa_fixture.V3Token(user_id=user, user_name=user,
+                                        user_domain_id='default')
+            token.set_system_scope()
+        else:
+            token = ksa_fixture.V3Token(user_id=user, user_name=user,
+                                        project_id='ops', project_name='ops',
+                                        user_domain_id='default',
+                                        project_domain_id='default')
         for role in roles:
             token.add_role(name=role)
         service = token.add_service('identity')
@@ -80,7 +89,8 @@ class _StubKeystone(http.server.BaseHTTPRequestHandler):
                 self._send(404, {'error': {'code': 404,
                                            'message': 'token not found'}})
                 return
-            self._send(200, self._token(TOKENS[subject], subject + '-user'),
+            roles, system = TOKENS[subject]
+            self._send(200, self._token(roles, subject + '-user', system),
                        {'X-Subject-Token': subject})
         else:
             self._send(404, {'error': {'code': 404, 'message': self.path}})
@@ -150,7 +160,8 @@ class TestKeystoneAuth(base.APITestCase):
         headers = {'X-Auth-Token': token} if token else {}
         # The identity headers a client sends are never trusted.
         headers.update({'X-User-Id': 'mallory', 'X-Roles': 'admin',
-                        'X-Identity-Status': 'Confirmed'})
+                        'X-Identity-Status': 'Confirmed',
+                        'OpenStack-System-Scope': 'all'})
         return self.request(method, path, headers=headers, json=body)
 
     def test_tokens_are_validated_by_keystone(self):
@@ -167,12 +178,19 @@ class TestKeystoneAuth(base.APITestCase):
                          401)
         self.assertError(self._call('PUT', '/v1/nodes/cmp-01/enable',
                                     'forged-token', {}), 401)
-        self.assertError(self._call('GET', '/v1/nodes', 'member-token'),
-                         403, 'vmguard.policy_forbidden')
+        # Every project member has the implied reader role of its
+        # project: that reads nothing of the cloud.
+        for token in ('member-token', 'project-reader-token'):
+            for path in ('/v1/nodes', '/v1/nodes/cmp-01/hardware',
+                         '/v1/vms', '/v1/decisions', '/v1/recoveries',
+                         '/v1/events'):
+                self.assertError(self._call('GET', path, token), 403,
+                                 'vmguard.policy_forbidden')
+        # A system-scoped reader reads, and changes nothing.
         self.assertEqual(200, self._call('GET', '/v1/decisions',
-                                         'reader-token').status_code)
+                                         'system-reader-token').status_code)
         self.assertError(self._call('PUT', '/v1/nodes/cmp-01/enable',
-                                    'reader-token', {}), 403)
+                                    'system-reader-token', {}), 403)
         self.assertEqual(before, self.dump())
         resp = self._call('PUT', '/v1/nodes/cmp-01/enable', 'admin-token',
                           {})

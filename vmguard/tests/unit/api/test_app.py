@@ -74,7 +74,7 @@ class TestRoutes(APITestCase):
                          resp.json['errors'][0]['code'])
         resp = self.call('POST', '/v1/dry-run')
         self.assertEqual(405, resp.status_int)
-        self.assertEqual('GET, PUT', resp.headers['Allow'])
+        self.assertEqual('GET, HEAD, PUT', resp.headers['Allow'])
 
     def test_node_names_with_dots(self):
         db_api.node_get_or_create(self.context, 'cmp-03.example.org')
@@ -123,10 +123,16 @@ class TestAuth(APITestCase):
 
     def test_policy_defaults(self):
         enforcer = policy.init(self.conf)
-        creds = {'roles': ['reader'], 'project_id': 'p'}
+        creds = {'roles': ['reader'], 'system_scope': 'all'}
         self.assertTrue(enforcer.authorize('vmguard:nodes:list', {}, creds))
         self.assertFalse(enforcer.authorize('vmguard:nodes:update', {},
                                             creds))
+        # Keystone's implied reader role of a project member: not the
+        # cloud's data.
+        project_reader = {'roles': ['member', 'reader'], 'project_id': 'p'}
+        for rule in policies.list_rules():
+            self.assertFalse(enforcer.authorize(rule.name, {},
+                                                project_reader), rule.name)
         self.assertFalse(enforcer.authorize('vmguard:decisions:list', {},
                                             {'roles': ['member']}))
         for rule in policies.list_rules():

@@ -51,10 +51,12 @@ hypothesis.settings.load_profile('vmguard')
 
 # -- text ---------------------------------------------------------------------
 
-# Every code point that has a UTF-8 form (all but the surrogates), NUL and
-# 4-byte characters included.
-CHARS = st.characters(codec='utf-8')
+# Every code point of valid text: all that have a UTF-8 form (all but the
+# surrogates), 4-byte characters included, but no control character (C0,
+# DEL, C1) and no line or paragraph separator.
+CHARS = st.characters(codec='utf-8', exclude_categories=['Cc', 'Zl', 'Zp'])
 SURROGATES = st.characters(categories=['Cs'])
+CONTROLS = st.characters(categories=['Cc', 'Zl', 'Zp'])
 
 
 def text(min_size=0, max_size=16):
@@ -111,8 +113,9 @@ def _with_extras(required, optional_fields, known=None):
 
 # -- valid records -------------------------------------------------------
 
-string_detail = st.dictionaries(text(max_size=8), st.none() | text(),
-                                max_size=3)
+string_detail = st.dictionaries(
+    text(max_size=8), st.none() | bounded(records.MAX_DETAIL_VALUE, 0),
+    max_size=3)
 
 hardware_item = _with_extras(
     {'id': bounded(records.MAX_NAME), 'kind': bounded(records.MAX_KIND),
@@ -142,13 +145,15 @@ def _snapshots(min_items=0):
     return _with_extras(
         {'type': st.just('snapshot'), 'node': bounded(records.MAX_NAME),
          'cycle': cycles,
+         # Ids are unique within their list (the database's keys).
          'hardware': st.lists(hardware_item, min_size=min_items,
-                              max_size=4),
+                              max_size=4, unique_by=lambda h: h['id']),
          'external': st.lists(external_item, min_size=min_items,
-                              max_size=2),
+                              max_size=2, unique_by=lambda e: e['id']),
          'services': st.lists(service_item, min_size=min_items,
-                              max_size=2),
-         'vms': st.lists(vm_item, min_size=min_items, max_size=4)},
+                              max_size=2, unique_by=lambda v: v['name']),
+         'vms': st.lists(vm_item, min_size=min_items, max_size=4,
+                         unique_by=lambda v: v['uuid'])},
         {'collected_at': optional(records.MAX_NAME),
          'capacity': st.none() | capacity})
 
@@ -221,6 +226,7 @@ def line(d):
 
 DROP = object()   # the field is removed
 
+DETAIL = ('object?', 'detail')
 # field -> (kind, bound). Kinds: str/int/enum/list/object, each required
 # ('!') or optional ('?'); int0: may be absent (0), never null.
 SNAPSHOT_FIELDS = {
@@ -245,7 +251,7 @@ ITEM_FIELDS = {
         'health': ('enum!', records.HARDWARE_HEALTH),
         'identity': ('str?', records.MAX_NAME),
         'identity_path': ('enum?', records.IDENTITY_PATHS),
-        'detail': ('object?', None),
+        'detail': DETAIL,
     },
     'external': {
         'id': ('str!', records.MAX_NAME),
@@ -300,6 +306,32 @@ def _with_surrogate(bound):
                      SURROGATES, text(max_size=3))
 
 
+def _with_control(bound):
+    """A newline (a forged log line), another control character or a line
+    separator, within the bound."""
+    return st.builds(lambda a, c, b: (a + c + b)[:bound], text(max_size=3),
+                     st.sampled_from(['\n', '\r', '\x00', '\x1b', '\x7f',
+                                      '\x85', '\u2028']) | CONTROLS,
+                     text(max_size=3))
+
+
+def not_text(bound):
+    """Strings that are not printable text: a surrogate or a control."""
+    return _with_surrogate(bound) | _with_control(bound)
+
+
+# A detail that is an object, but not a flat one of short strings.
+bad_detail = st.one_of(
+    st.builds(lambda k, v: {k: v}, text(max_size=4),
+              st.integers() | st.floats() | st.booleans()
+              | st.lists(json_scalars, max_size=2) | st.just({})
+              | text(records.MAX_DETAIL_VALUE + 1,
+                     records.MAX_DETAIL_VALUE + 2) | not_text(8)),
+    st.builds(lambda k: {k: 'x'}, not_text(8)
+              | text(records.MAX_DETAIL_KEY + 1, records.MAX_DETAIL_KEY + 2)),
+    st.just({'k%d' % i: 'v' for i in range(records.MAX_DETAIL + 1)}))
+
+
 def wrong_values(spec):
     """Values never valid for a field of this (kind, bound)."""
     return st.one_of(wrong_options(spec))
@@ -317,7 +349,8 @@ def wrong_options(spec):
     if kind == 'int0':
         options.append(st.none())
     if base == 'str':
-        options += [_not_str, _too_long(bound), _with_surrogate(bound)]
+        options += [_not_str, _too_long(bound), _with_surrogate(bound),
+                    _with_control(bound)]
         options.remove(_huge_text)
         if required:
             options.append(st.just(''))
@@ -336,6 +369,8 @@ def wrong_options(spec):
             text(max_size=3), json_scalars, max_size=2)]
     elif base == 'object':
         options += [_not_container, st.lists(json_scalars, max_size=2)]
+        if spec == DETAIL:
+            options += [bad_detail]
     elif base == 'type':
         options += [st.sampled_from([DROP, None, 'Snapshot', 'event', '']),
                     text(max_size=8).filter(
@@ -465,6 +500,26 @@ def object_primitive(d):
 
 
 @st.composite
+def oversized_or_duplicated(draw):
+    """(primitive, 'snapshot', words): a snapshot valid but for an id
+    that appears twice in its list, or more VMs or items than the default
+    limits ([engine] max_vms_per_snapshot / max_items_per_snapshot)."""
+    d = draw(full_snapshots)
+    how = draw(st.sampled_from(['duplicate', 'vms', 'items']))
+    if how == 'duplicate':
+        lst = draw(st.sampled_from(sorted(ITEM_FIELDS)))
+        d[lst].append(dict(d[lst][0]))
+        return primitive_of(d), 'snapshot', [lst + '[', 'is also the']
+    if how == 'vms':
+        d['vms'] = [{'uuid': 'vm-%d' % i, 'state': 'running'}
+                    for i in range(records.DEFAULT_MAX_VMS + 1)]
+        return primitive_of(d), 'snapshot', ['max_vms_per_snapshot']
+    d['services'] = [{'name': 'svc-%d' % i, 'state': 'running'}
+                     for i in range(records.DEFAULT_MAX_ITEMS + 1)]
+    return primitive_of(d), 'snapshot', ['max_items_per_snapshot']
+
+
+@st.composite
 def broken_primitive(draw):
     """(primitive, method, words): a damaged snapshot or event payload;
     the rejection reason must contain each of ``words``."""
@@ -485,6 +540,8 @@ def broken_primitive(draw):
         prim[DATA] = draw(_not_container | st.none()
                           | st.lists(json_scalars, max_size=2))
         return prim, kind, [cls]
+    if kind == 'snapshot' and draw(st.integers(0, 7)) == 0:
+        return draw(oversized_or_duplicated())
     if kind == 'snapshot':
         d, where, key = draw(broken_snapshot())
         if where == 'record' or key == 'capacity':
@@ -536,9 +593,10 @@ any_objects = st.builds(
 
 
 @st.composite
-def with_surrogate(draw):
+def not_printable(draw):
     """(record dict, where, key): one string of a valid snapshot or event
-    holds an unpaired surrogate (a JSON "\\udc80" escape alone)."""
+    holds an unpaired surrogate (a JSON "\\udc80" escape alone) or a
+    control character (a newline)."""
     data = draw(snapshots | vm_events)
     if data['type'] == 'vm_event':
         holders = [('vm_event', data, EVENT_FIELDS)]
@@ -549,5 +607,5 @@ def with_surrogate(draw):
     where, holder, fields = draw(st.sampled_from(holders))
     key = draw(st.sampled_from(sorted(
         k for k, (kind, _bound) in fields.items() if kind[:3] == 'str')))
-    holder[key] = draw(_with_surrogate(fields[key][1]))
+    holder[key] = draw(not_text(fields[key][1]))
     return data, where, key

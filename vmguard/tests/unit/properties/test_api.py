@@ -188,3 +188,59 @@ class TestAPIBodyProperties(test_app.APITestCase):
         else:
             self.assertIn(resp.status_int, (400, 404), resp.body)
         self.assertEqual(before, self._dump())
+
+
+_GET_ROUTES = [path for path, methods in sorted(
+    test_app.handler.ROUTE_DECLARATIONS.items()) if 'GET' in methods]
+_PARAMS = ['marker', 'limit', 'sort_dir', 'since', 'since_cycle', 'cycle',
+           'node', 'vm', 'rule', 'action', 'event', 'state', 'host_state',
+           'disabled', 'status', 'item']
+# Values as a client may write them: bytes that are not UTF-8, integers
+# too large for any column, non-ASCII digits, controls, huge ones.
+_query_values = st.one_of(
+    st.binary(max_size=8).map(lambda b: urllib.parse.quote(b, safe='')),
+    s.text(max_size=8).map(lambda t: urllib.parse.quote(t, safe='')),
+    st.integers(-10 ** 25, 10 ** 25).map(str),
+    st.sampled_from(['%ff', '%ed%a0%80', '%C2%B2', '1_0', ' 1', '0x10',
+                     '9' * 23, '-1', '', '%00', '%0a', 'asc', 'desc',
+                     'true', '2026-11-26T10:00:00Z', 'a' * 300]))
+_query = st.lists(st.tuples(
+    st.sampled_from(_PARAMS) | st.binary(min_size=1, max_size=4).map(
+        lambda b: urllib.parse.quote(b, safe='')),
+    _query_values), max_size=4).map(
+        lambda pairs: '&'.join('%s=%s' % p for p in pairs))
+_segment = st.one_of(
+    st.sampled_from(list(_NODES) + ['cmp-77', test_app.data.VM2]),
+    st.binary(min_size=1, max_size=6).map(
+        lambda b: urllib.parse.quote(b, safe='')),
+    s.text(1, 8).map(lambda t: urllib.parse.quote(t, safe='')))
+
+
+class TestAPIPathAndQueryProperties(test_app.APITestCase):
+    """Any path and query on every GET route (and HEAD): an answer, or a
+    4xx in the OpenStack error format; never a 500, nothing written."""
+
+    @hypothesis.settings(max_examples=300)
+    @hypothesis.given(st.sampled_from(_GET_ROUTES), _segment, _query,
+                      st.sampled_from(['GET', 'HEAD']),
+                      st.sampled_from([None, '1.0', '1.1', 'latest']))
+    def test_any_path_and_query_is_an_answer_or_a_client_error(
+            self, route, segment, query, method, version):
+        path = route.replace('{name}', segment).replace('{uuid}', segment)
+        before = s.db_dump(db_api.get_engine())
+        req = test_app.webob.Request.blank(path + ('?' + query if query
+                                                   else ''), method=method)
+        for name, value in test_app.ADMIN.items():
+            req.headers[name] = value
+        if version:
+            req.headers['OpenStack-API-Version'] = 'vmguard %s' % version
+        resp = req.get_response(self.app)
+        self.assertLess(resp.status_int, 500, (path, query, resp.body))
+        self.assertEqual('application/json', resp.content_type)
+        if method == 'GET' and resp.status_int >= 400:
+            error = json.loads(resp.body)['errors'][0]
+            self.assertEqual(resp.status_int, error['status'])
+            self.assertTrue(error['code'].startswith('vmguard.'))
+        if method == 'HEAD':
+            self.assertEqual(b'', resp.body)
+        self.assertEqual(before, s.db_dump(db_api.get_engine()))

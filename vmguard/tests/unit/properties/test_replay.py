@@ -174,7 +174,10 @@ class TestReplayProperties(base.TestCase):
 
     @hypothesis.settings(max_examples=100)
     @hypothesis.given(st.lists(st.tuples(positions, st.one_of(
-        st.binary(max_size=30),
+        # A byte order mark starts only the first line (where it is
+        # accepted and dropped): not garbage.
+        st.binary(max_size=30).filter(
+            lambda b: not b.startswith(b'\xef\xbb\xbf')),
         st.sampled_from([b'\xff', b'\xc3(', b'\xed\xa0\x80',
                          b'{"type": "snapshot", "node": "\xff"}',
                          b'\xef\xbb\xbf{}', b'\x00\x01\x02'])).filter(
