@@ -34,6 +34,7 @@ import oslo_messaging as messaging
 from oslo_messaging.rpc import server as rpc_server
 
 from vmguard.common import context as vmg_context
+from vmguard.common import exception
 from vmguard.common import rpc
 from vmguard.db import api as db_api
 from vmguard.engine import coordination
@@ -156,7 +157,7 @@ class Engine:
         self.context = context or vmg_context.get_admin_context()
         self.directory = DbDirectory()
         self.pipeline = pipeline_mod.Pipeline.from_config(
-            conf, directory=self.directory)
+            conf, directory=self.directory, wall_clock=True)
         self.persister = persistence.Persister(self.context)
         self.coordinator = coordinator or coordination.Coordinator(
             conf, self.host)
@@ -168,12 +169,8 @@ class Engine:
         self.writer = None
         self._lock = threading.Lock()
         self._adopted = set()
-        # node -> wall-clock time of its latest snapshot here (R9 check).
-        self._arrivals = {}
-        # Latest snapshot of any node, and when snapshots came again after
-        # a pause of all of them (R9 check, see _note_intake).
-        self._intake_last = None
-        self._intake_resumed = None
+        # Records the judgment refused (clock skew, unknown node).
+        self.rejected = 0
         # Records are judged in arrival order by one thread (see submit).
         self._queue = None
         self._judge_thread = None
@@ -230,11 +227,13 @@ class Engine:
             return
         state = self.persister.stored_judge_state(name)
         self._adopted.add(name)
-        # Until it reports here, count its silence from the take-over: the
-        # previous owner may have judged its last snapshots moments ago.
-        self._arrivals.setdefault(name, time.time())
+        # Until it reports here, its silence counts from the take-over:
+        # the previous owner may have judged its last snapshots moments
+        # ago (the pipeline's wall clock).
+        now = time.time()
+        self.pipeline.adopt_node(name, now)
         if state:
-            self.pipeline.import_node_state(name, state)
+            self.pipeline.import_node_state(name, state, now)
             LOG.info('Node %s taken over at cycle %s', name,
                      state.get('last_cycle'))
 
@@ -253,7 +252,6 @@ class Engine:
                     LOG.info('Node %s moved to engine %s', name,
                              self.coordinator.owner(name))
                     self._adopted.discard(name)
-                    self._arrivals.pop(name, None)
                     self.pipeline.forget_node(name)
                     self.persister.forget(name)
             self.directory.refresh(summaries)
@@ -320,12 +318,14 @@ class Engine:
                 self._until_db('reading node %s' % name, self._adopt, name)
             st = self.pipeline.nodes.get(name)
             last = st.last_cycle if st is not None else None
-            if rec.__class__ is records.Snapshot:
-                self._note_intake(now)
-                self._arrivals[name] = now
-            decisions = self.pipeline.process(rec, now)
-            if decisions:
-                decisions = self._confirm_silent(decisions, now)
+            try:
+                decisions = self.pipeline.process(rec, now)
+            except exception.RecordRejected as exc:
+                # Counted and logged by the pipeline; never judged.
+                self.rejected += 1
+                LOG.debug('Record of node %s rejected: %s', name,
+                          exc.reason)
+                return []
             if rec.__class__ is records.Snapshot and (
                     last is None or rec.cycle > last):
                 st = self.pipeline.nodes[name]
@@ -347,61 +347,6 @@ class Engine:
         else:
             self.persister.flush()
         return decisions
-
-    def _note_intake(self, now):
-        """A snapshot arrives (lock held).
-
-        When no node at all reported for two cycle intervals, the pause
-        was this engine's or the broker's, not the nodes': after a broker
-        restart every agent sends its buffered snapshots, one agent after
-        the other, and the first backlog puts its node cycles ahead of
-        nodes whose backlog is still on its way. Silence (R9) is counted
-        again from the moment snapshots come back.
-        """
-        pause = 2 * self.pipeline.t.cycle_interval
-        if self._intake_last is None or now - self._intake_last > pause:
-            self._intake_resumed = now
-        if self._intake_last is None or now > self._intake_last:
-            self._intake_last = now
-
-    def _confirm_silent(self, decisions, now):
-        """Keep an R9 decision only when the node is silent by the clock.
-
-        The pipeline calls a node silent when other nodes' snapshots are
-        ``silent_cycles`` cycles ahead of it. In a service that also
-        happens when snapshots are judged in bursts (a backlog after a
-        broker outage, records forwarded between engines): the node has
-        reported, its snapshot is just behind the others in the queue.
-        Fencing it would be a disaster, so R9 also needs the node's last
-        snapshot to be ``silent_cycles * cycle_interval`` seconds old, and
-        as old the end of the last pause of all nodes (see _note_intake).
-        A premature R9 is undone in the pipeline; the periodic task asks
-        again later. (Lock held.)
-        """
-        t = self.pipeline.t
-        limit = t.silent_cycles * t.cycle_interval
-        kept = []
-        for d in decisions:
-            if d.rule == 'R9':
-                arrival = self._arrivals.get(d.node)
-                resumed = self._intake_resumed
-                if resumed is not None and (arrival is None
-                                            or resumed > arrival):
-                    arrival = resumed
-                if arrival is not None and now - arrival < limit:
-                    st = self.pipeline.nodes.get(d.node)
-                    if st is not None and st.incidents.pop('R9', None) \
-                            is not None:
-                        LOG.debug('Node %s is behind the other nodes but '
-                                  'silent for %.1fs only: not silent',
-                                  d.node, now - arrival)
-                        st.disabled = (bool(st.incidents) or
-                                       self.persister.disabled_stored(
-                                           d.node))
-                        self.directory.set_disabled(d.node, st.disabled)
-                    continue
-            kept.append(d)
-        return kept
 
     def _judge_states(self, decisions, skip=None):
         """Judge states of the nodes ``decisions`` are about (lock held)."""
@@ -470,13 +415,11 @@ class Engine:
         return self._store(decisions, judge_states=judge_states)
 
     def tick(self, now=None):
-        """Wall-clock rules: R9 and crash events waiting too long."""
+        """Feed the pipeline the time: it judges R9 and crash events
+        waiting too long (the service holds no rule of its own)."""
         now = time.time() if now is None else now
-        latest = db_api.engine_latest_cycle(self.context)
         with self._lock:
-            decisions = self.pipeline.tick(now, latest)
-            if decisions:
-                decisions = self._confirm_silent(decisions, now)
+            decisions = self.pipeline.tick(now)
             judge_states = self._judge_states(decisions) if decisions \
                 else ()
         if decisions:

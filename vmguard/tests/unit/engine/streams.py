@@ -120,5 +120,14 @@ def rule_stream(cycles=CYCLES, first=1):
     return out
 
 
+def next_snapshot(node, cycle):
+    """Snapshot of ``node`` in ``cycle``: its stream's, else a healthy
+    one (nodes of a test's own)."""
+    try:
+        return _node(node, cycle)
+    except ValueError:
+        return snapshot(node, cycle)
+
+
 def counted(rows):
     return collections.Counter((r.node, r.rule, r.action) for r in rows)

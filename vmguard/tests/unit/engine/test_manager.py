@@ -21,6 +21,7 @@ from vmguard.engine import manager
 from vmguard.engine import service
 from vmguard import objects
 from vmguard.objects import base as objects_base
+from vmguard.objects import records
 from vmguard.objects import snapshot as snapshot_obj
 from vmguard.tests import base
 from vmguard.tests.unit.engine import streams
@@ -35,7 +36,9 @@ class EngineTestCase(base.DbTestCase):
     def setUp(self):
         super().setUp()
         objects.register_all()
-        self.flags(group='engine', max_reboots=1)
+        # One node per rule: five incidents within three cycles would be
+        # a storm for R10 (revision 2), which has its own tests.
+        self.flags(group='engine', max_reboots=1, storm_min_nodes=100)
         self.flags(host='engine-a')
         self.engine = service.Engine(self.conf)
         self.manager = manager.EngineManager(self.engine)
@@ -46,9 +49,23 @@ class EngineTestCase(base.DbTestCase):
     def decisions(self):
         return db_api.decision_list(self.context)
 
-    def later(self, engine=None):
-        """The periodic task, once r9 has been silent by the clock too."""
-        (engine or self.engine).tick(now=time.time() + 1000)
+    def later(self, engine=None, silent=('r9', 'quiet')):
+        """1000 s later every node but ``silent`` reports again for
+        silent_cycles cycles (R9 needs other nodes reporting, and counts
+        from the end of a pause of all nodes), then the periodic task
+        runs."""
+        engine = engine or self.engine
+        now = time.time() + 1000
+        interval = self.conf.engine.cycle_interval
+        for step in range(self.conf.engine.silent_cycles + 1):
+            for name in sorted(engine.pipeline.nodes):
+                st = engine.pipeline.nodes[name]
+                if name in silent or st.last_cycle is None:
+                    continue
+                data = streams.next_snapshot(name, st.last_cycle + 1)
+                engine.handle(records.parse_snapshot(data),
+                              now=now + step * interval)
+        engine.tick(now=now + self.conf.engine.silent_cycles * interval)
 
     def stream(self, cycles=None):
         for _cycle, snaps in streams.rule_stream()[:cycles]:
