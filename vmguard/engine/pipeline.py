@@ -63,7 +63,7 @@ from vmguard.objects import records
 LOG = logging.getLogger(__name__)
 
 JUDGE_NAMESPACE = 'vmguard.judges'
-SELECTOR_NAMESPACE = 'vmguard.target_selectors'
+SELECTOR_NAMESPACE = targets.SELECTOR_NAMESPACE
 DEFAULT_JUDGES = ('host_hardware', 'external', 'services', 'identity',
                   'vm_crash')
 # Host states remembered per node for pairing late crash events.
@@ -136,13 +136,7 @@ def load_judges(names, context):
     return judges
 
 
-def load_selector(name):
-    try:
-        return stevedore.DriverManager(SELECTOR_NAMESPACE, name,
-                                       invoke_on_load=True).driver
-    except Exception as exc:
-        raise exception.DriverLoadError(
-            namespace=SELECTOR_NAMESPACE, name=name, reason=exc) from exc
+load_selector = targets.load_selector
 
 
 class Pipeline:
@@ -370,7 +364,7 @@ class Pipeline:
     def _event(self, event, now):
         st = self.nodes.get(event.node)
         if st is None or st.last_cycle is None:
-            self._reject(event, 'crash event for node %s, which never sent '
+            self._reject(event, 'crash event for node %r, which never sent '
                          'a snapshot' % event.node)
         self._check_clock(event, now)
         self.stats['events'] += 1

@@ -58,32 +58,8 @@ DB_RETRY_INTERVAL = 0.5
 DB_RETRY_MAX_INTERVAL = 5.0
 
 
-class DbDirectory(targets.MemoryDirectory):
-    """Target candidates: this engine's nodes as judged, the others as
-    stored by their engines (refreshed periodically from the database)."""
-
-    def __init__(self):
-        super().__init__()
-        self.local = set()
-
-    def update(self, name, host_state, external_failed, vcpus_free,
-               ram_mb_free):
-        self.local.add(name)
-        super().update(name, host_state, external_failed, vcpus_free,
-                       ram_mb_free)
-
-    def forget(self, name):
-        self.local.discard(name)
-        super().forget(name)
-
-    def refresh(self, summaries):
-        for s in summaries:
-            name = s['name']
-            if name in self.local:
-                continue
-            self.nodes[name] = targets.NodeInfo(
-                name, s['host_state'], s['external_failed'], s['disabled'],
-                s['vcpus_free'], s['ram_mb_free'])
+# Target candidates of the engine (kept here under its old name).
+DbDirectory = targets.DbDirectory
 
 
 class DirectRecovery:
@@ -210,6 +186,12 @@ class Engine:
             if obj.__class__ is records.Snapshot:
                 obj = snapshot_obj.Snapshot.from_record(rec)
             self.api.forward_snapshot(context, owner, obj)
+        elif rec.__class__ is records.AgentStop:
+            # RPC 1.2 (the engine API client names no forwarding method
+            # for it): the same cast, to the owner's server.
+            self.api.client.prepare(server=owner, version='1.2').cast(
+                context, 'report_agent_stop', node=rec.node,
+                cycle=rec.cycle, forwarded=True)
         else:
             if obj.__class__ is records.VMEvent:
                 obj = snapshot_obj.VMEvent.from_record(rec)
@@ -339,7 +321,11 @@ class Engine:
             if decisions:
                 judge_states = self._judge_states(
                     decisions, skip=name if delta is not None else None)
-        if decisions:
+            elif rec.__class__ is records.AgentStop:
+                # The clean stop is part of the node's judge state: an
+                # engine taking the node over must not call it silent.
+                judge_states = self._judge_states([rec])
+        if decisions or judge_states:
             # The node's judge state and its decisions in one transaction.
             self._store(decisions, deltas=[delta], judge_states=judge_states)
         elif self.writer is not None:

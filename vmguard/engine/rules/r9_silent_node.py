@@ -64,8 +64,10 @@ class SilentNode(base.Rule):
 
     def silent(self, st, clock_cycle, out):
         k = st.last_cycle
-        # Its old cycle says nothing about the time any more.
+        # Its old cycle says nothing about the time any more; it is no
+        # target while silent.
         self.book.p.clock.forget(st.name)
+        self._mark(st.name, True)
         cycle = k + self.t.silent_cycles
         self.book.open_incident(
             st, self.name, cycle,
@@ -78,4 +80,10 @@ class SilentNode(base.Rule):
 
     def ended(self, st, a, key):
         # Called for a snapshot that came in with the node normal.
+        self._mark(st.name, False)
         return True
+
+    def _mark(self, node, silent):
+        set_silent = getattr(self.book.p.directory, 'set_silent', None)
+        if set_silent is not None:
+            set_silent(node, silent)

@@ -194,6 +194,35 @@ class TestRules(EngineTestCase):
         self.assertIn('R9', state['incidents'])
 
 
+class TestAgentStop(EngineTestCase):
+    """RPC 1.2 ``report_agent_stop`` (SPEC revision 2)."""
+
+    def r9(self):
+        return [(r.node, r.cycle) for r in self.decisions()
+                if r.rule == 'R9']
+
+    def test_stopped_agent_is_not_silent_until_it_reports_again(self):
+        for cycle in (1, 2):
+            self.send(streams.snapshot('calm', cycle))
+            self.send(streams.snapshot('ok-1', cycle))
+        self.manager.report_agent_stop(self.context, 'calm', 2)
+        self.assertEqual(1, self.manager.stats['agent_stops'])
+        state, _cycle = db_api.engine_judge_state_get(self.context, 'calm')
+        self.assertEqual(2, state['stopped'])
+        self.later(silent=('calm',))
+        self.assertEqual([], self.r9())
+        # Reports again, then goes quiet: silent as usual.
+        self.send(streams.snapshot('calm', 8))
+        self.later(silent=('calm',))
+        self.assertEqual([('calm', 11)], self.r9())
+
+    def test_bad_agent_stop_is_a_counted_rejection(self):
+        self.manager.report_agent_stop(self.context, 'calm', 'two')
+        self.manager.report_agent_stop(self.context, None, 2)
+        self.assertEqual(2, self.manager.stats['rejected_agent_stop'])
+        self.assertEqual(0, self.manager.stats['agent_stops'])
+
+
 class TestTakeOver(EngineTestCase):
 
     def test_new_engine_continues_from_stored_state(self):
