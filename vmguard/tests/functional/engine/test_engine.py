@@ -64,6 +64,9 @@ class _Collector:
 
 class EngineFunctionalTestCase(base.FunctionalTestCase):
 
+    # Recoveries skipped (dry run) unless a test case runs them.
+    DRY_RUN = True
+
     def setUp(self):
         super().setUp()
         self.url = self.require_rabbitmq()
@@ -81,11 +84,16 @@ class EngineFunctionalTestCase(base.FunctionalTestCase):
         self.flags(group='oslo_messaging_notifications',
                    driver=['messagingv2'], topics=[self.vmg_topic])
         # R9 also needs silent_cycles * cycle_interval seconds of silence.
+        # One node per rule: five incidents within three cycles would be
+        # an R10 storm (revision 2), tested on its own.
         self.flags(group='engine', topic=self.topic, max_reboots=1,
-                   periodic_interval=1, cycle_interval=1)
+                   periodic_interval=1, cycle_interval=1,
+                   storm_min_nodes=100)
         self.flags(group='notifications', nova_topic=self.nova_topic,
                    nova_exchange='nova')
-        self.flags(group='recovery', dry_run=True)
+        self.flags(group='recovery', dry_run=self.DRY_RUN,
+                   compute_driver='fake', poll_interval=0.05,
+                   retry_interval=0.0)
         self.addCleanup(rpc.cleanup)
         self.svc = service.EngineService(self.conf)
         self.svc.start()
@@ -99,6 +107,21 @@ class EngineFunctionalTestCase(base.FunctionalTestCase):
 
     def decisions(self):
         return db_api.decision_list(self.context)
+
+    def cast_stream(self):
+        """The rule stream; then every node but r9 goes on reporting for
+        silent_cycles + 1 cycles of wall-clock time (R9 needs the others
+        reporting, SPEC revision 2)."""
+        for _cycle, snaps in streams.rule_stream():
+            for data in snaps:
+                self.cast(data)
+        interval = self.conf.engine.cycle_interval
+        first = streams.CYCLES + 1
+        for cycle in range(first, first + self.conf.engine.silent_cycles + 2):
+            time.sleep(interval)
+            for node in streams.NODES:
+                if node != 'r9':
+                    self.cast(streams.next_snapshot(node, cycle))
 
     def wait_decisions(self, expected, timeout=30):
         def done():
@@ -123,9 +146,7 @@ class TestRulesEndToEnd(EngineFunctionalTestCase):
         listener.start()
         self.addCleanup(listener.wait)
         self.addCleanup(listener.stop)
-        for _cycle, snaps in streams.rule_stream():
-            for data in snaps:
-                self.cast(data)
+        self.cast_stream()
         got = self.wait_decisions(streams.EXPECTED)
         self.assertEqual(streams.EXPECTED, got)
         rows = self.decisions()
@@ -152,6 +173,81 @@ class TestRulesEndToEnd(EngineFunctionalTestCase):
             {'skipped'},
             {p['vmguard_object.data']['status']
              for p in collector.events['vmguard.recovery.end']})
+
+
+class TestRecoveryEndToEnd(EngineFunctionalTestCase):
+    """Each rule's recovery, run on the ``fake`` compute back end: agents'
+    casts -> RabbitMQ -> engine -> MariaDB -> recovery executor."""
+
+    DRY_RUN = False
+    FINAL = ('succeeded', 'escalated', 'failed', 'skipped')
+
+    def setUp(self):
+        super().setUp()
+        self.driver = self.svc.engine.recovery.executor.driver
+        for node in streams.NODES:
+            self.driver.add_host(node)
+            self.driver.add_server(streams.vm_uuid(node), node, vcpus=2,
+                                   ram_mb=2048)
+
+    def _recoveries(self):
+        out = {}
+        for row in self.decisions():
+            rec = db_api.recovery_get_by_decision(self.context, row.id)
+            out[(row.node, row.rule, row.action)] = (rec.status, row)
+        return out
+
+    def test_every_rule_recovered_on_the_fake_back_end(self):
+        self.cast_stream()
+        self.assertEqual(streams.EXPECTED,
+                         self.wait_decisions(streams.EXPECTED))
+        recoveries = wait_for(
+            lambda: (lambda r: r if all(s in self.FINAL for s, _ in
+                                        r.values()) else None)(
+                self._recoveries()), timeout=60, what='recoveries ended')
+        status = {k: v[0] for k, v in recoveries.items()}
+        calls = self.driver.calls
+
+        def called(method, *args):
+            return [c for c in calls if c[0] == method
+                    and c[1:1 + len(args)] == args]
+
+        vm = streams.vm_uuid
+        # R1: the crashed VM rebooted in place, nothing else touched.
+        self.assertEqual('succeeded', status[('r1', 'R1', 'reboot')])
+        self.assertEqual(1, len(called('reboot_server', vm('r1'))))
+        # R2: the second crash of r2's VM escalated, no second reboot.
+        self.assertEqual('escalated', status[('r2', 'R2', 'escalate')])
+        self.assertEqual(1, len(called('reboot_server', vm('r2'))))
+        # R3: the crashed VM moved off the degraded host to a target.
+        self.assertEqual('succeeded', status[('r3', 'R3', 'evacuate')])
+        self.assertIn(self.driver.servers[vm('r3')].host, streams.TARGETS)
+        # R4, R5, R6: every VM moved, the compute service disabled.
+        for node, rule in (('r4', 'R4'), ('r5', 'R5'), ('r6', 'R6')):
+            self.assertEqual('succeeded',
+                             status[(node, rule, 'migrate_all')], node)
+            self.assertEqual('succeeded',
+                             status[(node, rule, 'disable_node')], node)
+            self.assertTrue(called('live_migrate_server', vm(node)), node)
+            self.assertIn(self.driver.servers[vm(node)].host,
+                          streams.TARGETS)
+            self.assertEqual(1, len(called('disable_service', node)))
+        # R7: the restart asked of the agent (cast over the broker).
+        self.assertEqual('succeeded',
+                         status[('r7', 'R7', 'restart_service')])
+        # R8: disabled and escalated; never an evacuation.
+        self.assertEqual('succeeded', status[('r8', 'R8', 'disable_node')])
+        self.assertEqual('escalated', status[('r8', 'R8', 'escalate')])
+        self.assertEqual(1, len(called('disable_service', 'r8')))
+        self.assertEqual('r8', self.driver.servers[vm('r8')].host)
+        # R9: fenced (compute service forced down), then evacuated.
+        self.assertIn(status[('r9', 'R9', 'migrate_all')], self.FINAL)
+        self.assertTrue(called('force_down_service', 'r9'))
+        self.assertTrue(called('evacuate_server', vm('r9')))
+        self.assertEqual('succeeded', status[('r9', 'R9', 'migrate_all')])
+        # Untouched: the healthy nodes' VMs.
+        for node in streams.TARGETS + ('r7',):
+            self.assertEqual(node, self.driver.servers[vm(node)].host)
 
 
 class TestPoison(EngineFunctionalTestCase):
