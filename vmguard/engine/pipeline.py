@@ -257,6 +257,30 @@ class Pipeline:
         st = self.nodes.get(node)
         return st is not None and 'R9' in st.incidents
 
+    def undo(self, decisions):
+        """``decisions`` were not stored (the database refused them): they
+        are not made. A crash is decided only once its decision is stored;
+        an incident opens only once its lines are stored."""
+        for d in decisions:
+            st = self.nodes.get(d.node)
+            if st is None:
+                continue
+            if d.vm is not None and d.rule in ('R1', 'R2', 'R3'):
+                if st.decided.get(d.vm) == d.cycle:
+                    del st.decided[d.vm]
+                cycles = self.reboots.get(d.vm)
+                if d.rule == 'R1' and cycles and d.cycle in cycles:
+                    cycles.remove(d.cycle)
+                    if not cycles:
+                        del self.reboots[d.vm]
+                continue
+            rule = d.evidence.get('replaces', d.rule)
+            for key, cycle in list(st.incidents.items()):
+                if cycle == d.cycle and key.split(':', 1)[0] == rule:
+                    del st.incidents[key]
+                    LOG.warning('Incident %s of node %s (cycle %s) not '
+                                'stored: not opened', key, d.node, cycle)
+
     # -- input ---------------------------------------------------------------
 
     def _node(self, name):

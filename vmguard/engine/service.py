@@ -12,15 +12,12 @@
 
 """The engine: judgment, storage, ownership and the service around them.
 
-:class:`Engine` is what the RPC endpoint and the notification listener
-call: it owns the :class:`~vmguard.engine.pipeline.Pipeline`, the
-:class:`~vmguard.engine.persistence.Persister` and the
-:class:`~vmguard.engine.coordination.Coordinator`. :class:`EngineService`
-wires it to the world: the RPC server (``[engine] topic``, also as the
-RPC server named after ``[DEFAULT] host`` for records forwarded by other
-engines), Nova's notifications, and a periodic thread for the wall-clock
-rules (R9 and crash event pairing timeouts), ownership changes, the
-database's view of other engines' nodes, and the retention purge.
+:class:`Engine` (called by the RPC endpoint and the Nova listener) owns
+the :class:`~vmguard.engine.pipeline.Pipeline`, the persister and the
+coordinator; it holds no rule: it feeds the pipeline records and time.
+:class:`EngineService` wires it to the RPC server (``[engine] topic`` and
+the server named ``[DEFAULT] host``), Nova's notifications, and a
+periodic thread (pipeline tick, ownership, other engines' nodes, purge).
 """
 
 import queue
@@ -49,6 +46,9 @@ from vmguard.objects import snapshot as snapshot_obj
 
 LOG = logging.getLogger(__name__)
 
+# Errors of values the database refuses: the same values fail again.
+REFUSED = (db_exc.DBDataError, db_exc.DBInvalidUnicodeParameter,
+           UnicodeError)
 # Attempts to store decisions before giving up on an error other than
 # an unreachable database (about a minute).
 STORE_ATTEMPTS = 8
@@ -56,10 +56,6 @@ STORE_ATTEMPTS = 8
 # unreachable.
 DB_RETRY_INTERVAL = 0.5
 DB_RETRY_MAX_INTERVAL = 5.0
-
-
-# Target candidates of the engine (kept here under its old name).
-DbDirectory = targets.DbDirectory
 
 
 class DirectRecovery:
@@ -131,7 +127,7 @@ class Engine:
         self.conf = conf
         self.host = conf.host
         self.context = context or vmg_context.get_admin_context()
-        self.directory = DbDirectory()
+        self.directory = targets.DbDirectory()
         self.pipeline = pipeline_mod.Pipeline.from_config(
             conf, directory=self.directory, wall_clock=True)
         self.persister = persistence.Persister(self.context)
@@ -327,7 +323,20 @@ class Engine:
                 judge_states = self._judge_states([rec])
         if decisions or judge_states:
             # The node's judge state and its decisions in one transaction.
-            self._store(decisions, deltas=[delta], judge_states=judge_states)
+            try:
+                self._store(decisions, deltas=[delta],
+                            judge_states=judge_states)
+            except REFUSED as exc:
+                # Decide and store together: refused, the decisions are
+                # not made (a later record of the same crash is decided).
+                with self._lock:
+                    self.pipeline.undo(decisions)
+                self.rejected += 1
+                LOG.error('Record %s of node %s cycle %s rejected: the '
+                          'database refuses what it decides (%s: %s)',
+                          rec.type, name, rec.cycle, type(exc).__name__,
+                          exc)
+                return []
         elif self.writer is not None:
             self.writer.notify()
         else:
@@ -374,7 +383,7 @@ class Engine:
                 LOG.error('Engine stopping: decisions %s not stored',
                           decisions)
                 raise
-            except (db_exc.DBDataError, db_exc.DBInvalidUnicodeParameter):
+            except REFUSED:
                 # The same values fail the same way: retrying would only
                 # hold the judge thread (and every other node) back.
                 LOG.exception('Could not store decisions %s: the database '

@@ -33,6 +33,7 @@ from vmguard.db import api as db_api
 from vmguard.engine import rpcapi
 from vmguard.engine import service
 from vmguard import objects
+from vmguard.objects import records
 from vmguard.objects import snapshot as snapshot_obj
 from vmguard.tests.functional import base
 from vmguard.tests.unit.engine import streams
@@ -248,6 +249,45 @@ class TestRecoveryEndToEnd(EngineFunctionalTestCase):
         # Untouched: the healthy nodes' VMs.
         for node in streams.TARGETS + ('r7',):
             self.assertEqual(node, self.driver.servers[vm(node)].host)
+
+
+class TestDecideAndStoreOnMariaDB(base.FunctionalTestCase):
+    """A crash is decided only once its decision is stored: a record
+    whose values MariaDB refuses is a counted rejection, and a later valid
+    record of the same crash is decided."""
+
+    def setUp(self):
+        super().setUp()
+        self.db = self.mariadb()
+        objects.register_all()
+        self.engine = service.Engine(self.conf)
+
+    def handle(self, data, mutate=None):
+        rec = records.parse_snapshot(data)
+        if mutate is not None:
+            mutate(rec)
+        return self.engine.handle(rec)
+
+    def test_refused_crash_is_decided_by_the_next_valid_record(self):
+        uuid = streams.vm_uuid('x')
+        crashed = [(uuid, 'crashed', 'panicked')]
+        self.handle(streams.snapshot('ok-1', 1))
+        self.handle(streams.snapshot('x', 1, vms=[(uuid, 'running', None)]))
+
+        def lone_surrogate(rec):
+            rec.vms[0].reason = 'panic\ud800'
+        self.assertEqual([], self.handle(streams.snapshot('x', 2,
+                                                          vms=crashed),
+                                         lone_surrogate))
+        self.assertEqual(1, self.engine.rejected)
+        self.assertEqual([], db_api.decision_list(self.context))
+        self.assertEqual(1, db_api.node_get(self.context, 'x').last_cycle)
+        self.handle(streams.snapshot('x', 3, vms=crashed))
+        rows = db_api.decision_list(self.context)
+        self.assertEqual([('R1', 'reboot', uuid, 3)],
+                         [(r.rule, r.action, r.vm, r.cycle) for r in rows])
+        self.assertEqual('pending', db_api.recovery_get_by_decision(
+            self.context, rows[0].id).status)
 
 
 class TestPoison(EngineFunctionalTestCase):

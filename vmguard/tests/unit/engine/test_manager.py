@@ -194,6 +194,44 @@ class TestRules(EngineTestCase):
         self.assertIn('R9', state['incidents'])
 
 
+class TestDecideAndStore(EngineTestCase):
+    """A crash is decided only once its decision is stored (issue 14)."""
+
+    def test_refused_record_is_rejected_and_the_crash_decided_later(self):
+        uuid = streams.vm_uuid('x')
+        crashed = [(uuid, 'crashed', 'panicked')]
+        self.send(streams.snapshot('ok-1', 1))
+        self.send(streams.snapshot('x', 1, vms=[(uuid, 'running', None)]))
+        bad = records.parse_snapshot(streams.snapshot('x', 2, vms=crashed))
+        # A value the database cannot store (the validator refuses it at
+        # the RPC boundary; here it reaches the store).
+        bad.vms[0].reason = 'panic\ud800'
+        self.assertEqual([], self.engine.handle(bad))
+        self.assertEqual(1, self.engine.rejected)
+        self.assertEqual([], self.decisions())
+        self.assertNotIn(uuid, self.engine.pipeline.nodes['x'].decided)
+        self.assertEqual({}, self.engine.pipeline.reboots)
+        out = self.engine.handle(records.parse_snapshot(
+            streams.snapshot('x', 3, vms=crashed)))
+        self.assertEqual([('R1', 'reboot', uuid, 3)],
+                         [(d.rule, d.action, d.vm, d.cycle) for d in out])
+        self.assertEqual([('R1', uuid, 3)],
+                         [(r.rule, r.vm, r.cycle) for r in self.decisions()])
+
+    def test_refused_incident_opens_with_the_next_record(self):
+        self.send(streams.snapshot('ok-1', 1))
+        self.send(streams.snapshot('x', 1))
+        bad = records.parse_snapshot(streams.snapshot('x', 2,
+                                                      health='critical'))
+        bad.hardware[0].kind = 'memory\ud800'
+        self.assertEqual([], self.engine.handle(bad))
+        self.assertNotIn('R4', self.engine.pipeline.nodes['x'].incidents)
+        self.send(streams.snapshot('x', 3, health='critical'))
+        self.assertEqual([('R4', 'disable_node', 3), ('R4', 'migrate_all', 3)],
+                         sorted((r.rule, r.action, r.cycle)
+                                for r in self.decisions()))
+
+
 class TestAgentStop(EngineTestCase):
     """RPC 1.2 ``report_agent_stop`` (SPEC revision 2)."""
 
