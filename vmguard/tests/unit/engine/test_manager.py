@@ -194,6 +194,31 @@ class TestRules(EngineTestCase):
         self.assertIn('R9', state['incidents'])
 
 
+class TestBaselineStored(EngineTestCase):
+    """One R5 baseline: what the API shows is what the judge uses."""
+
+    def baseline(self, node):
+        item = db_api.hardware_item_list(
+            self.context, db_api.node_get(self.context, node).id)[0]
+        return item.baseline_path
+
+    def test_better_healthy_path_upgrades_the_stored_baseline(self):
+        self.send(streams.snapshot('p', 1, path='oob'))
+        self.assertEqual('oob', self.baseline('p'))
+        self.send(streams.snapshot('p', 2, path='inband'))
+        self.assertEqual('inband', self.baseline('p'))
+        self.send(streams.snapshot('p', 3, path='oob'))
+        self.assertEqual('inband', self.baseline('p'))
+        judge = self.engine.pipeline.nodes['p'].data['identity']
+        self.assertEqual('inband', judge['items']['dimm-A1'][1])
+
+    def test_no_baseline_until_read_healthy(self):
+        self.send(streams.snapshot('q', 1, health='warning'))
+        self.assertIsNone(self.baseline('q'))
+        self.send(streams.snapshot('q', 2, path='oob'))
+        self.assertEqual('oob', self.baseline('q'))
+
+
 class TestDecideAndStore(EngineTestCase):
     """A crash is decided only once its decision is stored (issue 14)."""
 
