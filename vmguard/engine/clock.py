@@ -37,16 +37,6 @@ The clocks hold only the cycles of accepted snapshots (crash events and
 import bisect
 
 
-def _median(get, n):
-    if n <= 0:
-        return None
-    half = n // 2
-    if n % 2:
-        return get(half)
-    low, high = get(half - 1), get(half)
-    return low if low == high else (low + high) / 2
-
-
 class TraceClock:
     """Median of the other nodes' latest accepted cycles."""
 
@@ -60,14 +50,28 @@ class TraceClock:
     def cycle_for(self, node, now=None):
         """The clock for a record of ``node`` (None: no other node)."""
         cycles = self.cycles
+        n = len(cycles)
         mine = self.latest.get(node)
         if mine is None:
-            return _median(cycles.__getitem__, len(cycles))
+            if not n:
+                return None
+            half = n // 2
+            if n % 2:
+                return cycles[half]
+            low, high = cycles[half - 1], cycles[half]
+            return low if low == high else (low + high) / 2
+        # The median of ``cycles`` without one copy of ``mine``.
+        n -= 1
+        if not n:
+            return None
         skip = bisect.bisect_left(cycles, mine)
-
-        def get(i):
-            return cycles[i] if i < skip else cycles[i + 1]
-        return _median(get, len(cycles) - 1)
+        half = n // 2
+        high = cycles[half] if half < skip else cycles[half + 1]
+        if n % 2:
+            return high
+        i = half - 1
+        low = cycles[i] if i < skip else cycles[i + 1]
+        return low if low == high else (low + high) / 2
 
     def mark(self, now=None):
         """Changes whenever the clock of some node may have moved (the

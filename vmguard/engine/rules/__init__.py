@@ -96,6 +96,7 @@ class RuleBook:
                              if n in self.rules]
         self.incident_rules = {r.name: r for r in self.rules.values()
                                if r.incident}
+        self.pruned_at = 0
 
     # -- crashed VMs (R1, R2, R3) -------------------------------------------
 
@@ -163,8 +164,10 @@ class RuleBook:
             for uuid, when in list(decided.items()):
                 if when < cycle and uuid not in crashed:
                     del decided[uuid]
-        if self.r2 is not None and p.reboots:
-            self.r2.prune(st, cycle)
+        if cycle > self.pruned_at:
+            self.pruned_at = cycle
+            if self.r2 is not None and p.reboots:
+                self.r2.prune(cycle)
         for rule in self.per_snapshot:
             rule.on_snapshot(st, a, out)
         if st.incidents and a.host_state == 'normal':

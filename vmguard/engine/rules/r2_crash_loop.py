@@ -57,11 +57,10 @@ class CrashLoop(base.Rule):
             incident_key='R2:%s:%s:%s' % (st.name, uuid, cycle)))
         return True
 
-    def prune(self, st, cycle):
-        """Forget reboots of this node's VMs that left the window."""
+    def prune(self, cycle):
+        """Forget reboots that left the window (called once per new
+        latest cycle: housekeeping, the budget check uses its own)."""
         reboots = self.book.p.reboots
         start = cycle - self.t.reboot_window
-        for vm in st.vms:
-            done = reboots.get(vm.uuid)
-            if done and done[-1] <= start:
-                del reboots[vm.uuid]
+        for uuid in [u for u, done in reboots.items() if done[-1] <= start]:
+            del reboots[uuid]
