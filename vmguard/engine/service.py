@@ -183,11 +183,14 @@ class Engine:
                 obj = snapshot_obj.Snapshot.from_record(rec)
             self.api.forward_snapshot(context, owner, obj)
         elif rec.__class__ is records.AgentStop:
-            # RPC 1.2 (the engine API client names no forwarding method
-            # for it): the same cast, to the owner's server.
-            self.api.client.prepare(server=owner, version='1.2').cast(
-                context, 'report_agent_stop', node=rec.node,
-                cycle=rec.cycle, forwarded=True)
+            # RPC 1.2, cast to the owner's server (judged here when the
+            # client is capped below 1.2).
+            try:
+                cctxt = self.api.client.prepare(server=owner, version='1.2')
+            except messaging.RPCVersionCapError:
+                return False
+            cctxt.cast(context, 'report_agent_stop', node=rec.node,
+                       cycle=rec.cycle, forwarded=True)
         else:
             if obj.__class__ is records.VMEvent:
                 obj = snapshot_obj.VMEvent.from_record(rec)
@@ -205,9 +208,7 @@ class Engine:
             return
         state = self.persister.stored_judge_state(name)
         self._adopted.add(name)
-        # Until it reports here, its silence counts from the take-over:
-        # the previous owner may have judged its last snapshots moments
-        # ago (the pipeline's wall clock).
+        # Its silence counts from the take-over (pipeline's wall clock).
         now = time.time()
         self.pipeline.adopt_node(name, now)
         if state:
@@ -318,8 +319,7 @@ class Engine:
                 judge_states = self._judge_states(
                     decisions, skip=name if delta is not None else None)
             elif rec.__class__ is records.AgentStop:
-                # The clean stop is part of the node's judge state: an
-                # engine taking the node over must not call it silent.
+                # Stored in the judge state: a new owner must know it.
                 judge_states = self._judge_states([rec])
         if decisions or judge_states:
             # The node's judge state and its decisions in one transaction.

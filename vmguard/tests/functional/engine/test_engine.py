@@ -290,6 +290,39 @@ class TestDecideAndStoreOnMariaDB(base.FunctionalTestCase):
             self.context, rows[0].id).status)
 
 
+class TestAgentStopThroughTheBroker(EngineFunctionalTestCase):
+    """RPC 1.2 ``report_agent_stop`` cast over RabbitMQ (the client
+    method is the agent's, in engine/rpcapi.py)."""
+
+    def test_clean_stop_is_stored_and_not_silence(self):
+        client = rpc.get_client(messaging.Target(topic=self.topic,
+                                                 version='1.2'))
+        for cycle in (1, 2):
+            self.cast(streams.snapshot('calm', cycle))
+            self.cast(streams.snapshot('ok-1', cycle))
+        wait_for(lambda: db_api.node_get(self.context,
+                                         'calm').last_cycle == 2,
+                 what='snapshots stored')
+        client.prepare(version='1.2').cast(self.ctx, 'report_agent_stop',
+                                           node='calm', cycle=2)
+        client.prepare(version='1.2').cast(self.ctx, 'report_agent_stop',
+                                           node='calm', cycle='two')
+        wait_for(lambda: (db_api.engine_judge_state_get(
+            self.context, 'calm')[0] or {}).get('stopped') == 2,
+            what='clean stop stored')
+        wait_for(lambda: self.svc.manager.stats['rejected_agent_stop'] == 1,
+                 what='bad stop rejected')
+        # ok-1 reports on for silent_cycles + 1 cycles of wall time.
+        for cycle in range(3, 3 + self.conf.engine.silent_cycles + 2):
+            time.sleep(self.conf.engine.cycle_interval)
+            self.cast(streams.snapshot('ok-1', cycle))
+        wait_for(lambda: db_api.node_get(self.context,
+                                         'ok-1').last_cycle == cycle,
+                 what='ok-1 stored')
+        self.svc.run_periodic_once()
+        self.assertEqual([], self.decisions())
+
+
 class TestPoison(EngineFunctionalTestCase):
 
     def _raw_publish(self, bodies):
