@@ -397,6 +397,160 @@ def disabled_node_is_not_a_target():
                {'rejected_lines': [4, 5]}]
 
 
+# -- SPEC revision 2 ---------------------------------------------------------
+
+
+def agent_stop(node, cycle):
+    return {'type': 'agent_stop', 'node': node, 'cycle': cycle}
+
+
+@scenario
+def rev2_same_fault_same_incident():
+    """Revision 2, same fault same incident: storage failed in cycles 1-3
+    drains cmp-01 (R6). Cycle 4 is missing, so the failed count restarts
+    below its threshold in 5-8 while the fault is still there: no second
+    incident. Cycle 9 is normal with the storage ok (fault absent): the
+    incident ends, and failing again for 3 cycles (10-12) drains again."""
+    failed = [{'id': 'nfs-instances', 'kind': 'storage', 'health': 'failed'}]
+    t = []
+    for c in range(1, 13):
+        if c != 4:
+            ext = None if c == 9 else failed
+            t.append(snap('cmp-01', c, external=ext, vms=[vm(VM_A)]))
+        t += peers(c)
+    return t, [d('cmp-01', 3, 'migrate_all', 'R6', target='cmp-02',
+                 contains=['nfs-instances']),
+               d('cmp-01', 3, 'disable_node', 'R6'),
+               d('cmp-01', 12, 'migrate_all', 'R6', target='cmp-02',
+                 contains=['cycles 10-12']),
+               d('cmp-01', 12, 'disable_node', 'R6')]
+
+
+@scenario
+def rev2_reboot_budget_follows_the_vm():
+    """Revision 2, reboot budget per VM: VM A is rebooted on cmp-01 in
+    cycles 2, 4 and 6 (max_reboots 3), then shows up on cmp-02 (moved by
+    an operator) and crashes there in cycle 9 on a normal host: its
+    budget is spent on any node: escalate (R2), no fourth reboot."""
+    t = []
+    for c in range(1, 11):
+        if c <= 7:
+            state = 'crashed' if c in (2, 4, 6) else 'running'
+            t.append(snap('cmp-01', c, vms=[vm(VM_A, state, 'panicked')]))
+            t.append(snap('cmp-02', c))
+        else:
+            state = 'crashed' if c == 9 else 'running'
+            t.append(snap('cmp-01', c))
+            t.append(snap('cmp-02', c, vms=[vm(VM_A, state, 'panicked')]))
+        t.append(snap('cmp-03', c, ram=32000))
+    return t, [d('cmp-01', 2, 'reboot', 'R1', vm=VM_A),
+               d('cmp-01', 4, 'reboot', 'R1', vm=VM_A),
+               d('cmp-01', 6, 'reboot', 'R1', vm=VM_A),
+               d('cmp-02', 9, 'escalate', 'R2', vm=VM_A,
+                 contains=['2, 4, 6'])]
+
+
+@scenario
+def rev2_identity_baseline_from_healthy_better_path():
+    """Revision 2, identity paths ranked: disk-0 is first read in-band
+    while warning (no baseline: not healthy), then only by the BMC while
+    ok (baseline oob: no fault in 2-5), then in-band and ok (the OS
+    finished enumerating it: baseline upgraded to inband, no fault); read
+    by the BMC only in 7, 8, 9: worse than the baseline for 3 cycles:
+    drain (R5) in cycle 9."""
+    def disk(path, health='ok'):
+        h = hw(disk_path=path)
+        h[2]['health'] = health
+        return h
+    t = [snap('cmp-01', 1, disk('inband', 'warning')), *peers(1)]
+    for c in range(2, 6):
+        t += [snap('cmp-01', c, disk('oob')), *peers(c)]
+    t += [snap('cmp-01', 6, disk('inband')), *peers(6)]
+    for c in range(7, 11):
+        t += [snap('cmp-01', c, disk('oob')), *peers(c)]
+    return t, [d('cmp-01', 9, 'migrate_all', 'R5', target='cmp-02',
+                 contains=['disk-0', 'oob instead of inband',
+                           'since cycle 7']),
+               d('cmp-01', 9, 'disable_node', 'R5')]
+
+
+@scenario
+def rev2_clock_far_future_cycle_rejected():
+    """Revision 2, the clock: cmp-03 once reports cycle 1000 (line 7). The
+    clock for it is the median of the other nodes' latest cycles (2):
+    more than max_cycle_skew (3) ahead, so the line is rejected -- no
+    node is judged silent, and cmp-03's own later cycles are judged: its
+    VM crashed in cycle 4 is rebooted."""
+    t = []
+    for c in range(1, 5):
+        t += [snap('cmp-01', c), snap('cmp-02', c, ram=32000),
+              snap('cmp-03', c, vms=[vm(VM_A, 'crashed' if c == 4
+                                        else 'running', 'panicked')])]
+        if c == 2:
+            t.append(snap('cmp-03', 1000, vms=[vm(VM_A)]))
+    return t, [d('cmp-03', 4, 'reboot', 'R1', vm=VM_A),
+               {'rejected_lines': [7]}]
+
+
+@scenario
+def rev2_crash_event_of_unknown_node_rejected():
+    """Revision 2, unknown nodes: a crash event for cmp-09, which never
+    sent a snapshot, is bad input (line 4, rejected and counted); it
+    never becomes a decision."""
+    t = [snap('cmp-01', 1, vms=[vm(VM_A)]), *peers(1),
+         event('cmp-09', 1, VM_B), snap('cmp-01', 2, vms=[vm(VM_A)]),
+         *peers(2)]
+    return t, [{'rejected_lines': [4]}]
+
+
+@scenario
+def rev2_agent_stop_is_not_silence():
+    """Revision 2: the agent of cmp-01 stops on purpose after cycle 2
+    (agent_stop record): it is not judged silent while the others report
+    cycles 3-7. It reports again in cycle 8 and then goes quiet: silent
+    (R9) once the clock reaches 8 + 3 = 11."""
+    t = [snap('cmp-01', 1, vms=[vm(VM_A)]), *peers(1),
+         snap('cmp-01', 2, vms=[vm(VM_A)]), *peers(2),
+         agent_stop('cmp-01', 2)]
+    for c in range(3, 13):
+        if c == 8:
+            t.append(snap('cmp-01', c, vms=[vm(VM_A)]))
+        t += peers(c)
+    return t, [d('cmp-01', 11, 'migrate_all', 'R9', target='cmp-02',
+                 contains=['since cycle 8'])]
+
+
+@scenario
+def r10_storm_guard():
+    """R10 (revision 2): cmp-01 and cmp-02 fail in cycle 2, cmp-03 and
+    cmp-04 in cycle 3. The fourth node within storm_window (3) cycles
+    would exceed max(storm_min_nodes 3, 0.25 x 6 nodes): cmp-04 gets one
+    escalate (R10, vm null) instead of migrate_all/disable_node. No new
+    incident in cycles 4-7 ends the guard: cmp-05 failing in cycle 8 is
+    drained as usual. cmp-06 (most RAM) is the target."""
+    fail_from = {'cmp-01': 2, 'cmp-02': 2, 'cmp-03': 3, 'cmp-04': 3,
+                 'cmp-05': 8}
+    t = []
+    for c in range(1, 10):
+        for i in range(1, 7):
+            node = 'cmp-%02d' % i
+            bad = c >= fail_from.get(node, 99)
+            t.append(snap(node, c, hw(psu='critical' if bad else 'ok'),
+                          vms=[vm(VM_A if i == 1 else VM_B)]
+                          if i < 3 else (),
+                          ram=128000 if i == 6 else 64000))
+    return t, [d('cmp-01', 2, 'migrate_all', 'R4', target='cmp-06'),
+               d('cmp-01', 2, 'disable_node', 'R4'),
+               d('cmp-02', 2, 'migrate_all', 'R4', target='cmp-06'),
+               d('cmp-02', 2, 'disable_node', 'R4'),
+               d('cmp-03', 3, 'migrate_all', 'R4', target='cmp-06'),
+               d('cmp-03', 3, 'disable_node', 'R4'),
+               d('cmp-04', 3, 'escalate', 'R10',
+                 contains=['storm guard', 'R4', 'cmp-01, cmp-02, cmp-03']),
+               d('cmp-05', 8, 'migrate_all', 'R4', target='cmp-06'),
+               d('cmp-05', 8, 'disable_node', 'R4')]
+
+
 CONF = {
     'r2_crash_loop_outside_window': '[engine]\nreboot_window = 5\n',
 }

@@ -73,6 +73,15 @@ class DriverLoadError(VmguardException):
     msg_fmt = 'Could not load %(namespace)s driver %(name)s: %(reason)s'
 
 
+class RuleConfigError(VmguardException):
+    msg_fmt = 'Invalid rule configuration: %(reason)s'
+
+
+class RecordRejected(InvalidRecord):
+    """A valid record the judgment refuses (a cycle too far ahead of
+    the clock, a crash event of a node never seen)."""
+
+
 class ServiceUnavailable(VmguardException):
     msg_fmt = '%(service)s is not reachable at %(where)s: %(reason)s'
     code = 503

@@ -16,7 +16,7 @@ from oslo_config import cfg
 
 GROUP = cfg.OptGroup(
     'engine', title='Judgment engine options',
-    help='Collection cycle and the thresholds of rules R1-R9.')
+    help='Collection cycle and the thresholds of rules R1-R10.')
 
 opts = [
     cfg.IntOpt('cycle_interval', default=10, min=1, max=3600,
@@ -51,6 +51,25 @@ opts = [
                       'own cycle. When it does not come in time, the host '
                       'state of that cycle is taken as unknown, which is '
                       'treated as not normal (the VM is evacuated).'),
+    cfg.IntOpt('max_cycle_skew', default=3, min=0, max=100000,
+               help='A record whose cycle is more than this many cycles '
+                    'ahead of the clock is rejected as bad input (counted '
+                    'and logged, never judged). The clock is wall-clock '
+                    'time // cycle_interval in the engine; in replay, for '
+                    'a record of node N, the median of the latest accepted '
+                    'cycles of the other nodes.'),
+    cfg.IntOpt('storm_window', default=3, min=1, max=1000,
+               help='R10: window, in cycles, over which nodes opening '
+                    'incidents (R4, R5, R6, R8, R9) are counted.'),
+    cfg.IntOpt('storm_min_nodes', default=3, min=1, max=100000,
+               help='R10: a node opening an incident is escalated instead '
+                    'of drained when it would make the number of nodes '
+                    'with incidents in storm_window exceed the larger of '
+                    'this and storm_ratio x the nodes reporting.'),
+    cfg.FloatOpt('storm_ratio', default=0.25, min=0.0, max=1.0,
+                 help='R10: fraction of the reporting nodes that may open '
+                      'incidents within storm_window before further '
+                      'incidents are escalated instead of acted on.'),
     cfg.ListOpt('judges',
                 default=['host_hardware', 'external', 'services',
                          'identity', 'vm_crash'],
@@ -58,6 +77,15 @@ opts = [
                      'vmguard.judges entry point namespace. Add your own '
                      'judge by declaring it in that namespace of your '
                      'package and naming it here.'),
+    cfg.ListOpt('rules',
+                default=['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'R7', 'R8',
+                         'R9', 'R10'],
+                help='Rules to run (SPEC.md names). A rule reads the '
+                     'outputs of judges: enabling a rule whose judge is '
+                     'not in judges fails at start, naming both (R1-R3 '
+                     'need vm_crash, host_hardware and external; R4 '
+                     'host_hardware; R5 identity; R6 external; R7 '
+                     'services and host_hardware; R8 services).'),
     cfg.StrOpt('target_selector', default='most_free_ram',
                help='Target node selector, by name, from the '
                     'vmguard.target_selectors entry point namespace.'),

@@ -178,8 +178,9 @@ class EngineManager:
     """RPC endpoint of the engine (topic ``[engine] topic``)."""
 
     # 1.1 adds ``forwarded`` (a record an engine passed to the node's
-    # owner); see EngineAPI's version history.
-    target = messaging.Target(version='1.1')
+    # owner); 1.2 adds ``report_agent_stop`` (an agent stopping on
+    # purpose); see EngineAPI's version history.
+    target = messaging.Target(version='1.2')
 
     def __init__(self, engine):
         """:param engine: :class:`vmguard.engine.service.Engine`."""
@@ -245,6 +246,22 @@ class EngineManager:
             return
         self._count('events')
         if not forwarded and self.engine.forward(context, rec, event):
+            self._count('forwarded')
+            return
+        self.engine.submit(rec)
+
+
+    def report_agent_stop(self, context, node, cycle, forwarded=False):
+        """An agent stops on purpose (SPEC revision 2): its node is not
+        judged silent until it reports again."""
+        try:
+            rec = records.parse_agent_stop({'node': node, 'cycle': cycle})
+        except exception.InvalidRecord as exc:
+            self.reject('agent_stop', node if isinstance(node, str)
+                        else None, exc.reason)
+            return
+        self._count('agent_stops')
+        if not forwarded and self.engine.forward(context, rec, None):
             self._count('forwarded')
             return
         self.engine.submit(rec)

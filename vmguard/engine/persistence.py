@@ -36,6 +36,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from vmguard.db import api as db_api
+from vmguard.engine.judges import identity as identity_judge
 
 LOG = logging.getLogger(__name__)
 
@@ -167,6 +168,8 @@ class Persister:
                            'external_failed': list(a.external_failed)}}
             cache.host_state = a.host_state
         hw_rows, hw_new, hw_changes = [], [], []
+        baselines = (identity_judge.baselines(judge_state)
+                     if snap.hardware else None)
         known = cache.hardware
         for h in snap.hardware:
             value = (h.kind, h.health, h.identity, h.identity_path)
@@ -176,11 +179,10 @@ class Persister:
             row = {'item_id': h.id, 'kind': h.kind, 'health': h.health,
                    'identity': h.identity, 'identity_path': h.identity_path,
                    'changed_cycle': cycle, 'gone_cycle': None}
-            if (h.identity_path and h.health == 'ok'
-                    and (old is None or old[2] != h.identity)):
-                # New item or replacement: the path it is read through
-                # now is its baseline (R5 compares with it).
-                row['baseline_path'] = h.identity_path
+            if baselines is not None:
+                # The identity judge's baseline, the one R5 compares with
+                # (one definition: what the API shows is what is judged).
+                row['baseline_path'] = baselines.get(h.id)
             if old is None:
                 row['first_cycle'] = cycle
                 hw_new.append(row)

@@ -10,31 +10,36 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The judgment pipeline: snapshots and crash events in, decisions out.
+"""The judgment pipeline: records in, decisions out.
 
 One code path for the engine service and ``vmguard-manage replay``:
 
-* :meth:`Pipeline.process` takes a :class:`~vmguard.objects.records.Snapshot`
-  or :class:`~vmguard.objects.records.VMEvent` and returns the decisions it
-  causes, at once.
-* :meth:`Pipeline.tick` runs the wall-clock work of a service (crash events
-  whose snapshot did not come within ``pairing_timeout`` seconds, silent
-  nodes).
+* :meth:`Pipeline.process` takes a :class:`~vmguard.objects.records.Snapshot`,
+  :class:`~vmguard.objects.records.VMEvent` or
+  :class:`~vmguard.objects.records.AgentStop` and returns the decisions it
+  causes, at once. A record the judgment refuses (a cycle more than
+  ``max_cycle_skew`` ahead of the clock, a crash event of a node that never
+  sent a snapshot) raises :class:`~vmguard.common.exception.RecordRejected`
+  having changed nothing; it is counted in ``stats['rejected']``.
+* :meth:`Pipeline.tick` runs the wall-clock work of a service: crash
+  events whose snapshot did not come within ``pairing_timeout`` seconds,
+  and silent nodes (R9, by the wall clock).
 * :meth:`Pipeline.finish` ends a trace: events still waiting for their
   snapshot are judged with host state ``unknown``.
 
-Clock. A service passes ``now`` (seconds). A trace has no wall clock: its
-clock is the highest cycle seen so far. An event waiting for the snapshot
-of its cycle c times out once the trace reaches cycle
-c + ceil(pairing_timeout / cycle_interval) + 1 without it. A node that last
-reported cycle k is silent (R9) once another node reports cycle
-k + silent_cycles; the decision belongs to that cycle.
+The clock (:mod:`vmguard.engine.clock`) is the only difference between a
+trace and a service: ``replay`` uses the median of the other nodes'
+latest cycles, the engine the wall clock. An event waiting for the
+snapshot of its cycle c times out once the clock reaches
+c + ceil(pairing_timeout / cycle_interval) + 1 without it (in a service:
+after ``pairing_timeout`` seconds). The rules are in
+:mod:`vmguard.engine.rules`, one module each.
 
 Order of the decision lines of one node and cycle: crash decisions
 (R1/R2/R3; events first, then the snapshot's VM order), service rules
 (R7/R8, by service name), node incidents R4, R5, R6, decisions of custom
-judges; then, when the clock moves, R9 and timed-out events of other nodes
-(by node name).
+judges; then, when the clock moves, R9 and timed-out events (by node
+name).
 
 Snapshots of a cycle at or before the node's latest are duplicates (same
 cycle, ignored) or late arrivals: a late snapshot still pairs the crash
@@ -47,17 +52,18 @@ from oslo_log import log as logging
 import stevedore
 
 from vmguard.common import exception
+from vmguard.engine import clock as clock_mod
 from vmguard.engine import decision as dec
 from vmguard.engine.judges import base
 from vmguard.engine.judges import vm as vm_judge
-from vmguard.engine import rules
+from vmguard.engine import rules as rules_mod
 from vmguard.engine import targets
 from vmguard.objects import records
 
 LOG = logging.getLogger(__name__)
 
 JUDGE_NAMESPACE = 'vmguard.judges'
-SELECTOR_NAMESPACE = 'vmguard.target_selectors'
+SELECTOR_NAMESPACE = targets.SELECTOR_NAMESPACE
 DEFAULT_JUDGES = ('host_hardware', 'external', 'services', 'identity',
                   'vm_crash')
 # Host states remembered per node for pairing late crash events.
@@ -68,8 +74,8 @@ class NodeState:
     """What the pipeline remembers of one node (bounded by the windows)."""
 
     __slots__ = ('name', 'last_cycle', 'data', 'history', 'incidents',
-                 'disabled', 'decided', 'reboots', 'vms', 'hardware',
-                 'assessment')
+                 'disabled', 'decided', 'vms', 'hardware', 'assessment',
+                 'stopped')
 
     def __init__(self, name):
         self.name = name
@@ -79,10 +85,10 @@ class NodeState:
         self.incidents = {}     # incident key -> first cycle
         self.disabled = False   # disabled by vmguard
         self.decided = {}       # crashed VM uuid -> cycle of its decision
-        self.reboots = {}       # uuid -> [cycles of R1 reboots]
         self.vms = ()           # VMInfo list of the latest snapshot
         self.hardware = ()      # HardwareItem list of the latest snapshot
         self.assessment = None  # latest base.Assessment
+        self.stopped = None     # cycle of its agent's clean stop
 
     def vm(self, uuid):
         for vm in self.vms:
@@ -90,16 +96,18 @@ class NodeState:
                 return vm
         return None
 
-    def export(self):
+    def export(self, reboots=None):
         return {'last_cycle': self.last_cycle, 'data': self.data,
                 'history': {str(c): list(v) for c, v in
                             self.history.items()},
                 'incidents': dict(self.incidents),
                 'disabled': self.disabled,
                 'decided': dict(self.decided),
-                'reboots': {u: list(c) for u, c in self.reboots.items()}}
+                'stopped': self.stopped,
+                'reboots': reboots or {}}
 
     def load(self, blob):
+        """Restore from :meth:`export`; returns the reboot budgets."""
         self.last_cycle = blob.get('last_cycle')
         self.data = blob.get('data') or {}
         self.history = {int(c): tuple(v) for c, v in
@@ -110,11 +118,12 @@ class NodeState:
         if isinstance(decided, list):  # older blobs: no cycle
             decided = dict.fromkeys(decided, self.last_cycle or 0)
         self.decided = dict(decided)
-        self.reboots = {u: list(c) for u, c in
-                        (blob.get('reboots') or {}).items()}
+        self.stopped = blob.get('stopped')
+        return {u: list(c) for u, c in (blob.get('reboots') or {}).items()}
 
 
-def load_judges(names, thresholds, tasks):
+def load_judges(names, context):
+    """The judges named, each built with the one ``context``."""
     judges = []
     for name in names:
         try:
@@ -123,59 +132,62 @@ def load_judges(names, thresholds, tasks):
         except Exception as exc:
             raise exception.DriverLoadError(
                 namespace=JUDGE_NAMESPACE, name=name, reason=exc) from exc
-        cls = mgr.driver
-        if issubclass(cls, vm_judge.VMCrashJudge):
-            judges.append(cls(thresholds, tasks=tasks))
-        else:
-            judges.append(cls(thresholds))
+        judges.append(mgr.driver(context))
     return judges
 
 
-def load_selector(name):
-    try:
-        return stevedore.DriverManager(SELECTOR_NAMESPACE, name,
-                                       invoke_on_load=True).driver
-    except Exception as exc:
-        raise exception.DriverLoadError(
-            namespace=SELECTOR_NAMESPACE, name=name, reason=exc) from exc
+load_selector = targets.load_selector
 
 
 class Pipeline:
 
     def __init__(self, thresholds=None, judges=None, selector=None,
-                 directory=None):
+                 directory=None, clock=None, rules=None):
         self.t = thresholds or base.Thresholds()
         self.tasks = {}   # uuid -> Nova task state (notifications)
+        self.context = base.JudgeContext(self.t, self.tasks)
         if judges is None:
-            judges = load_judges(DEFAULT_JUDGES, self.t, self.tasks)
+            judges = load_judges(DEFAULT_JUDGES, self.context)
         for judge in judges:
-            if isinstance(judge, vm_judge.VMCrashJudge):
-                judge.tasks = self.tasks
+            # One context for all: the pipeline keeps ``tasks`` current.
+            judge.context = self.context
         self.judges = judges
         # Only judges that add decisions of their own are asked for them.
         self.deciders = [j for j in judges
                          if type(j).decide is not base.Judge.decide]
         self.selector = selector or targets.MostFreeRamSelector()
         self.directory = directory or targets.MemoryDirectory()
+        self.clock = clock or clock_mod.TraceClock(self.t)
+        self._clock_mark = None
         self.nodes = {}
         self.pending = {}     # (node, cycle) -> {uuid: (event, arrival)}
-        self.latest_cycle = None
+        # Reboot budget per VM on any node (R1/R2): uuid -> [cycles].
+        self.reboots = {}
         self.pairing_cycles = int(math.ceil(
             self.t.pairing_timeout / self.t.cycle_interval))
         self.history_len = max(_HISTORY_MIN, self.pairing_cycles + 2)
-        self.rules = rules.Rules(self)
-        self.stats = {'snapshots': 0, 'events': 0, 'duplicates': 0,
-                      'late': 0, 'decisions': 0}
+        self.rules = rules_mod.RuleBook(
+            self, rules_mod.ALL_RULES if rules is None else rules,
+            [j.name for j in judges])
+        self.stats = {'snapshots': 0, 'events': 0, 'agent_stops': 0,
+                      'duplicates': 0, 'late': 0, 'rejected': 0,
+                      'decisions': 0}
 
     @classmethod
-    def from_config(cls, conf, directory=None):
+    def from_config(cls, conf, directory=None, wall_clock=False):
+        """The pipeline ``[engine]`` describes.
+
+        :param wall_clock: the engine's clock (wall-clock time) instead of
+            replay's (the other nodes' cycles).
+        """
         thresholds = base.Thresholds.from_config(conf)
-        tasks = {}
-        judges = load_judges(conf.engine.judges, thresholds, tasks)
-        pipeline = cls(thresholds, judges,
-                       load_selector(conf.engine.target_selector),
-                       directory)
-        return pipeline
+        context = base.JudgeContext(thresholds)
+        judges = load_judges(conf.engine.judges, context)
+        clock = (clock_mod.WallClock(thresholds) if wall_clock
+                 else clock_mod.TraceClock(thresholds))
+        return cls(thresholds, judges,
+                   load_selector(conf.engine.target_selector),
+                   directory, clock, conf.engine.rules)
 
     # -- hooks for the engine ----------------------------------------------
 
@@ -197,18 +209,33 @@ class Pipeline:
 
     def export_node_state(self, node):
         st = self.nodes.get(node)
-        return None if st is None else st.export()
+        if st is None:
+            return None
+        reboots = None
+        if self.reboots:
+            reboots = {vm.uuid: list(self.reboots[vm.uuid])
+                       for vm in st.vms if vm.uuid in self.reboots}
+        return st.export(reboots)
 
-    def import_node_state(self, node, blob):
+    def import_node_state(self, node, blob, now=None):
+        """Continue a node from its stored state (a take-over)."""
         st = self._node(node)
-        st.load(blob)
+        for uuid, cycles in st.load(blob).items():
+            merged = set(self.reboots.get(uuid, ())) | set(cycles)
+            self.reboots[uuid] = sorted(merged)
         if st.disabled and hasattr(self.directory, 'set_disabled'):
             self.directory.set_disabled(node, True)
+        self.clock.adopt(node, st.last_cycle, now)
+
+    def adopt_node(self, node, now=None):
+        """A node this service takes over without a stored state."""
+        self.clock.adopt(node, None, now)
 
     def forget_node(self, node):
         self.nodes.pop(node, None)
         for key in [k for k in self.pending if k[0] == node]:
             del self.pending[key]
+        self.clock.forget(node)
         forget = getattr(self.directory, 'forget', None)
         if forget is not None:
             forget(node)
@@ -225,6 +252,35 @@ class Pipeline:
         entry = st.history.get(cycle)
         return None if entry is None else entry[0]
 
+    def silent(self, node):
+        """Judged silent (R9 incident open)?"""
+        st = self.nodes.get(node)
+        return st is not None and 'R9' in st.incidents
+
+    def undo(self, decisions):
+        """``decisions`` were not stored (the database refused them): they
+        are not made. A crash is decided only once its decision is stored;
+        an incident opens only once its lines are stored."""
+        for d in decisions:
+            st = self.nodes.get(d.node)
+            if st is None:
+                continue
+            if d.vm is not None and d.rule in ('R1', 'R2', 'R3'):
+                if st.decided.get(d.vm) == d.cycle:
+                    del st.decided[d.vm]
+                cycles = self.reboots.get(d.vm)
+                if d.rule == 'R1' and cycles and d.cycle in cycles:
+                    cycles.remove(d.cycle)
+                    if not cycles:
+                        del self.reboots[d.vm]
+                continue
+            rule = d.evidence.get('replaces', d.rule)
+            for key, cycle in list(st.incidents.items()):
+                if cycle == d.cycle and key.split(':', 1)[0] == rule:
+                    del st.incidents[key]
+                    LOG.warning('Incident %s of node %s (cycle %s) not '
+                                'stored: not opened', key, d.node, cycle)
+
     # -- input ---------------------------------------------------------------
 
     def _node(self, name):
@@ -234,22 +290,39 @@ class Pipeline:
         return st
 
     def process(self, record, now=None):
-        if record.__class__ is records.Snapshot:
+        cls = record.__class__
+        if cls is records.Snapshot:
             return self._snapshot(record, now)
-        if record.__class__ is records.VMEvent:
+        if cls is records.VMEvent:
             return self._event(record, now)
-        raise TypeError('not a snapshot or vm_event record: %r' % (record,))
+        if cls is records.AgentStop:
+            return self._agent_stop(record, now)
+        raise TypeError('not a snapshot, vm_event or agent_stop record: %r'
+                        % (record,))
+
+    def _reject(self, record, why):
+        self.stats['rejected'] += 1
+        LOG.warning('Rejected %s of node %s cycle %s: %s', record.type,
+                    record.node, record.cycle, why)
+        raise exception.RecordRejected(why, record.node)
+
+    def _check_clock(self, record, now):
+        clock = self.clock.cycle_for(record.node, now)
+        if clock is not None and record.cycle > clock + \
+                self.t.max_cycle_skew:
+            self._reject(record, 'cycle %d is more than max_cycle_skew '
+                         '(%d) cycles ahead of the clock (cycle %s)'
+                         % (record.cycle, self.t.max_cycle_skew, clock))
 
     def _snapshot(self, snap, now):
-        self.stats['snapshots'] += 1
         node = snap.node
         cycle = snap.cycle
+        self._check_clock(snap, now)
+        self.stats['snapshots'] += 1
         st = self.nodes.get(node)
         if st is None:
             st = self.nodes[node] = NodeState(node)
         out = []
-        if self.latest_cycle is None or cycle > self.latest_cycle:
-            self._advance(cycle, out, reporting=node)
         last = st.last_cycle
         if last is not None and cycle <= last:
             if cycle in st.history:
@@ -272,6 +345,7 @@ class Pipeline:
             judge.judge(snap, jdata, assessment)
         assessment.previous = None
         st.last_cycle = cycle
+        st.stopped = None
         st.vms = snap.vms
         st.hardware = snap.hardware
         st.assessment = assessment
@@ -289,55 +363,84 @@ class Pipeline:
             extra = judge.decide(assessment, data[judge.name])
             if extra:
                 out.extend(extra)
+        self.clock.observe(node, cycle, now)
+        self._clock_moved(now, out)
         if out:
             self.stats['decisions'] += len(out)
         return out
 
     def _late_snapshot(self, st, snap, out):
-        """A snapshot older than the node's latest: pair its events only."""
+        """A snapshot older than the node's latest: pair its events only
+        (every judge runs on scratch state, so rules never run
+        backwards)."""
         assessment = base.Assessment(snap.node, snap.cycle)
         for judge in self.judges:
-            if judge.name == 'host_hardware':
-                judge.judge(snap, {}, assessment)
-        failed = [e.id for e in snap.external if e.health == 'failed']
-        st.history[snap.cycle] = (assessment.host_state, failed,
+            judge.judge(snap, {}, assessment)
+        st.history[snap.cycle] = (assessment.host_state,
+                                  assessment.external_failed,
                                   assessment.not_ok)
         waiting = self.pending.pop((snap.node, snap.cycle), None)
         if waiting:
             self.rules.on_events(st, snap.cycle, waiting, out)
+        if out:
+            self.stats['decisions'] += len(out)
 
     def _event(self, event, now):
+        st = self.nodes.get(event.node)
+        if st is None or st.last_cycle is None:
+            self._reject(event, 'crash event for node %r, which never sent '
+                         'a snapshot' % event.node)
+        self._check_clock(event, now)
         self.stats['events'] += 1
         out = []
-        if self.latest_cycle is None or event.cycle > self.latest_cycle:
-            self._advance(event.cycle, out, reporting=event.node)
         if not vm_judge.is_crash(event.event, event.reason,
                                  self.tasks.get(event.uuid)):
             return out
-        st = self._node(event.node)
         if event.uuid in st.decided:
             return out
         if event.cycle in st.history:
             self.rules.on_events(st, event.cycle,
                                  {event.uuid: (event, now)}, out)
+            self.stats['decisions'] += len(out)
             return out
         waiting = self.pending.setdefault((event.node, event.cycle), {})
         waiting.setdefault(event.uuid, (event, now))
         return out
 
+    def _agent_stop(self, rec, now):
+        """The node's agent stopped on purpose: not silent until it
+        reports again."""
+        self._check_clock(rec, now)
+        self.stats['agent_stops'] += 1
+        st = self.nodes.get(rec.node)
+        if st is not None:
+            st.stopped = rec.cycle
+            self.clock.forget(rec.node)
+            LOG.info('Agent of node %s stopped cleanly in cycle %s: not '
+                     'judged silent until it reports again', rec.node,
+                     rec.cycle)
+        return []
+
     # -- clock ---------------------------------------------------------------
 
-    def _advance(self, cycle, out, reporting=None):
-        """The trace's clock moved to ``cycle``."""
-        self.latest_cycle = cycle
-        self._check_silent(cycle, out, reporting)
+    def _clock_moved(self, now, out):
+        mark = self.clock.mark(now)
+        if mark is None or mark == self._clock_mark:
+            return
+        self._clock_mark = mark
+        self.rules.silent_nodes(now, out)
         if self.pending:
-            limit = cycle - self.pairing_cycles - 1
-            expired = [k for k, waiting in self.pending.items()
-                       if k[1] <= limit and any(
-                           arrival is None
-                           for _e, arrival in waiting.values())]
-            for key in sorted(expired):
+            self._expire_by_cycle(now, out)
+
+    def _expire_by_cycle(self, now, out):
+        clock = self.clock
+        keep = self.pairing_cycles + 1
+        for key in sorted(self.pending):
+            waiting = self.pending[key]
+            if not any(arrival is None for _e, arrival in waiting.values()):
+                continue
+            cycle = clock.cycle_for(key[0], now)
+            if cycle is not None and key[1] <= cycle - keep:
                 self._expire(key, out)
 
     def _expire(self, key, out):
@@ -345,24 +448,8 @@ class Pipeline:
         st = self._node(key[0])
         self.rules.on_events(st, key[1], waiting, out, timed_out=True)
 
-    def _check_silent(self, latest, out, reporting=None):
-        silent = self.t.silent_cycles
-        for name in sorted(self.nodes):
-            st = self.nodes[name]
-            if name == reporting or st.last_cycle is None:
-                continue
-            if 'R9' in st.incidents:
-                continue
-            if latest >= st.last_cycle + silent:
-                self.rules.silent_node(st, latest, out)
-
-    def tick(self, now, latest_cycle=None):
-        """Wall-clock work of a service.
-
-        :param now: seconds (``time.time()``).
-        :param latest_cycle: latest cycle any node reported (the engine
-            knows it across engines); defaults to the pipeline's own.
-        """
+    def tick(self, now):
+        """Wall-clock work of a service (``now``: ``time.time()``)."""
         out = []
         timeout = self.t.pairing_timeout
         for key in sorted(self.pending):
@@ -370,12 +457,9 @@ class Pipeline:
             if any(arrival is not None and now - arrival >= timeout
                    for _e, arrival in waiting.values()):
                 self._expire(key, out)
-        if latest_cycle is not None and (self.latest_cycle is None
-                                         or latest_cycle >
-                                         self.latest_cycle):
-            self.latest_cycle = latest_cycle
-        if self.latest_cycle is not None:
-            self._check_silent(self.latest_cycle, out)
+        if self.clock.wall:
+            self._clock_mark = self.clock.mark(now)
+            self.rules.silent_nodes(now, out)
         self.stats['decisions'] += len(out)
         return out
 

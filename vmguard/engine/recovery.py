@@ -42,6 +42,7 @@ from vmguard.compute import base
 from vmguard.compute import fencing
 from vmguard import conf
 from vmguard.db import api as db_api
+from vmguard.engine import targets
 
 LOG = logging.getLogger(__name__)
 CONF = conf.CONF
@@ -106,6 +107,8 @@ class RecoveryExecutor:
         self.fencer = (fencer if fencer is not None
                        else fencing.RedfishFencer())
         self._target_selector = target_selector or self._default_targets
+        self._selector = targets.load_selector(
+            CONF.engine.target_selector)
         self._sleep = sleep
         self._alert_hooks = []
         self._handlers = {
@@ -442,32 +445,13 @@ class RecoveryExecutor:
             return slot
 
     def _default_targets(self, decision, server, exclude):
-        context = vmg_context.get_admin_context()
-        nodes = db_api.node_list(context)
+        # The one target rule of the pipeline, over the database.
         with self._lock:
-            reserved = {k: list(v) for k, v in self._reserved.items()}
-
-        def fits(node):
-            used = reserved.get(node.name, (0, 0))
-            if (node.vcpus_free is not None
-                    and node.vcpus_free - used[0] < server.vcpus):
-                return False
-            if (node.ram_mb_free is not None
-                    and node.ram_mb_free - used[1] < server.ram_mb):
-                return False
-            return True
-
-        eligible = [n for n in nodes
-                    if n.name not in exclude and n.host_state == 'normal'
-                    and not n.disabled and not n.maintenance and fits(n)]
-        eligible.sort(key=lambda n: (
-            -((n.ram_mb_free or 0) - reserved.get(n.name, (0, 0))[1]),
-            n.name))
-        names = [n.name for n in eligible]
-        first = decision.target
-        if first and first not in exclude:
-            names = [first] + [n for n in names if n != first]
-        return names
+            reserved = {k: tuple(v) for k, v in self._reserved.items()}
+        return targets.recovery_targets(
+            vmg_context.get_admin_context(), self._selector,
+            decision.node, server.vcpus, server.ram_mb, exclude, reserved,
+            first=decision.target)
 
     def _reserve(self, target, server, sign=1):
         with self._lock:

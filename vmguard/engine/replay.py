@@ -12,12 +12,16 @@
 
 """``vmguard-manage replay TRACE``: the judgment on a trace file.
 
-Reads JSON lines (snapshots and ``vm_event`` records, SPEC.md section 2),
+Reads JSON lines (snapshots, ``vm_event`` and ``agent_stop`` records,
+SPEC.md section 2 and revision 2),
 runs them through the same :class:`~vmguard.engine.pipeline.Pipeline` as the
 engine, in memory (no broker, database or Nova), and prints each decision
 as one JSON line as soon as it is made. Malformed lines (not UTF-8, not
-JSON, nested too deep to decode, or not a valid record) are reported on
-stderr with their line number and skipped.
+JSON, nested too deep to decode, or not a valid record) and records the
+judgment refuses (a cycle more than ``max_cycle_skew`` cycles ahead of the
+clock -- here the median of the other nodes' latest cycles --, a crash
+event of a node that never sent a snapshot) are reported on stderr with
+their line number and skipped.
 """
 
 import gc
@@ -99,7 +103,15 @@ def _replay(lines, pipeline, emit, report, limits):
             rejected += 1
             report(number, exc.reason)
             continue
-        for decision in process(record):
+        try:
+            decisions = process(record)
+        except exception.RecordRejected as exc:
+            # Valid, but refused by the judgment: a cycle too far ahead
+            # of the clock, a crash event of a node never seen.
+            rejected += 1
+            report(number, exc.reason)
+            continue
+        for decision in decisions:
             emit(decision)
     for decision in pipeline.finish():
         emit(decision)

@@ -12,15 +12,12 @@
 
 """The engine: judgment, storage, ownership and the service around them.
 
-:class:`Engine` is what the RPC endpoint and the notification listener
-call: it owns the :class:`~vmguard.engine.pipeline.Pipeline`, the
-:class:`~vmguard.engine.persistence.Persister` and the
-:class:`~vmguard.engine.coordination.Coordinator`. :class:`EngineService`
-wires it to the world: the RPC server (``[engine] topic``, also as the
-RPC server named after ``[DEFAULT] host`` for records forwarded by other
-engines), Nova's notifications, and a periodic thread for the wall-clock
-rules (R9 and crash event pairing timeouts), ownership changes, the
-database's view of other engines' nodes, and the retention purge.
+:class:`Engine` (called by the RPC endpoint and the Nova listener) owns
+the :class:`~vmguard.engine.pipeline.Pipeline`, the persister and the
+coordinator; it holds no rule: it feeds the pipeline records and time.
+:class:`EngineService` wires it to the RPC server (``[engine] topic`` and
+the server named ``[DEFAULT] host``), Nova's notifications, and a
+periodic thread (pipeline tick, ownership, other engines' nodes, purge).
 """
 
 import queue
@@ -34,6 +31,7 @@ import oslo_messaging as messaging
 from oslo_messaging.rpc import server as rpc_server
 
 from vmguard.common import context as vmg_context
+from vmguard.common import exception
 from vmguard.common import rpc
 from vmguard.db import api as db_api
 from vmguard.engine import coordination
@@ -48,6 +46,9 @@ from vmguard.objects import snapshot as snapshot_obj
 
 LOG = logging.getLogger(__name__)
 
+# Errors of values the database refuses: the same values fail again.
+REFUSED = (db_exc.DBDataError, db_exc.DBInvalidUnicodeParameter,
+           UnicodeError)
 # Attempts to store decisions before giving up on an error other than
 # an unreachable database (about a minute).
 STORE_ATTEMPTS = 8
@@ -55,34 +56,6 @@ STORE_ATTEMPTS = 8
 # unreachable.
 DB_RETRY_INTERVAL = 0.5
 DB_RETRY_MAX_INTERVAL = 5.0
-
-
-class DbDirectory(targets.MemoryDirectory):
-    """Target candidates: this engine's nodes as judged, the others as
-    stored by their engines (refreshed periodically from the database)."""
-
-    def __init__(self):
-        super().__init__()
-        self.local = set()
-
-    def update(self, name, host_state, external_failed, vcpus_free,
-               ram_mb_free):
-        self.local.add(name)
-        super().update(name, host_state, external_failed, vcpus_free,
-                       ram_mb_free)
-
-    def forget(self, name):
-        self.local.discard(name)
-        super().forget(name)
-
-    def refresh(self, summaries):
-        for s in summaries:
-            name = s['name']
-            if name in self.local:
-                continue
-            self.nodes[name] = targets.NodeInfo(
-                name, s['host_state'], s['external_failed'], s['disabled'],
-                s['vcpus_free'], s['ram_mb_free'])
 
 
 class DirectRecovery:
@@ -154,9 +127,9 @@ class Engine:
         self.conf = conf
         self.host = conf.host
         self.context = context or vmg_context.get_admin_context()
-        self.directory = DbDirectory()
+        self.directory = targets.DbDirectory()
         self.pipeline = pipeline_mod.Pipeline.from_config(
-            conf, directory=self.directory)
+            conf, directory=self.directory, wall_clock=True)
         self.persister = persistence.Persister(self.context)
         self.coordinator = coordinator or coordination.Coordinator(
             conf, self.host)
@@ -168,12 +141,8 @@ class Engine:
         self.writer = None
         self._lock = threading.Lock()
         self._adopted = set()
-        # node -> wall-clock time of its latest snapshot here (R9 check).
-        self._arrivals = {}
-        # Latest snapshot of any node, and when snapshots came again after
-        # a pause of all of them (R9 check, see _note_intake).
-        self._intake_last = None
-        self._intake_resumed = None
+        # Records the judgment refused (clock skew, unknown node).
+        self.rejected = 0
         # Records are judged in arrival order by one thread (see submit).
         self._queue = None
         self._judge_thread = None
@@ -213,6 +182,15 @@ class Engine:
             if obj.__class__ is records.Snapshot:
                 obj = snapshot_obj.Snapshot.from_record(rec)
             self.api.forward_snapshot(context, owner, obj)
+        elif rec.__class__ is records.AgentStop:
+            # RPC 1.2, cast to the owner's server (judged here when the
+            # client is capped below 1.2).
+            try:
+                cctxt = self.api.client.prepare(server=owner, version='1.2')
+            except messaging.RPCVersionCapError:
+                return False
+            cctxt.cast(context, 'report_agent_stop', node=rec.node,
+                       cycle=rec.cycle, forwarded=True)
         else:
             if obj.__class__ is records.VMEvent:
                 obj = snapshot_obj.VMEvent.from_record(rec)
@@ -230,11 +208,11 @@ class Engine:
             return
         state = self.persister.stored_judge_state(name)
         self._adopted.add(name)
-        # Until it reports here, count its silence from the take-over: the
-        # previous owner may have judged its last snapshots moments ago.
-        self._arrivals.setdefault(name, time.time())
+        # Its silence counts from the take-over (pipeline's wall clock).
+        now = time.time()
+        self.pipeline.adopt_node(name, now)
         if state:
-            self.pipeline.import_node_state(name, state)
+            self.pipeline.import_node_state(name, state, now)
             LOG.info('Node %s taken over at cycle %s', name,
                      state.get('last_cycle'))
 
@@ -253,7 +231,6 @@ class Engine:
                     LOG.info('Node %s moved to engine %s', name,
                              self.coordinator.owner(name))
                     self._adopted.discard(name)
-                    self._arrivals.pop(name, None)
                     self.pipeline.forget_node(name)
                     self.persister.forget(name)
             self.directory.refresh(summaries)
@@ -320,12 +297,14 @@ class Engine:
                 self._until_db('reading node %s' % name, self._adopt, name)
             st = self.pipeline.nodes.get(name)
             last = st.last_cycle if st is not None else None
-            if rec.__class__ is records.Snapshot:
-                self._note_intake(now)
-                self._arrivals[name] = now
-            decisions = self.pipeline.process(rec, now)
-            if decisions:
-                decisions = self._confirm_silent(decisions, now)
+            try:
+                decisions = self.pipeline.process(rec, now)
+            except exception.RecordRejected as exc:
+                # Counted and logged by the pipeline; never judged.
+                self.rejected += 1
+                LOG.debug('Record of node %s rejected: %s', name,
+                          exc.reason)
+                return []
             if rec.__class__ is records.Snapshot and (
                     last is None or rec.cycle > last):
                 st = self.pipeline.nodes[name]
@@ -339,69 +318,30 @@ class Engine:
             if decisions:
                 judge_states = self._judge_states(
                     decisions, skip=name if delta is not None else None)
-        if decisions:
+            elif rec.__class__ is records.AgentStop:
+                # Stored in the judge state: a new owner must know it.
+                judge_states = self._judge_states([rec])
+        if decisions or judge_states:
             # The node's judge state and its decisions in one transaction.
-            self._store(decisions, deltas=[delta], judge_states=judge_states)
+            try:
+                self._store(decisions, deltas=[delta],
+                            judge_states=judge_states)
+            except REFUSED as exc:
+                # Decide and store together: refused, the decisions are
+                # not made (a later record of the same crash is decided).
+                with self._lock:
+                    self.pipeline.undo(decisions)
+                self.rejected += 1
+                LOG.error('Record %s of node %s cycle %s rejected: the '
+                          'database refuses what it decides (%s: %s)',
+                          rec.type, name, rec.cycle, type(exc).__name__,
+                          exc)
+                return []
         elif self.writer is not None:
             self.writer.notify()
         else:
             self.persister.flush()
         return decisions
-
-    def _note_intake(self, now):
-        """A snapshot arrives (lock held).
-
-        When no node at all reported for two cycle intervals, the pause
-        was this engine's or the broker's, not the nodes': after a broker
-        restart every agent sends its buffered snapshots, one agent after
-        the other, and the first backlog puts its node cycles ahead of
-        nodes whose backlog is still on its way. Silence (R9) is counted
-        again from the moment snapshots come back.
-        """
-        pause = 2 * self.pipeline.t.cycle_interval
-        if self._intake_last is None or now - self._intake_last > pause:
-            self._intake_resumed = now
-        if self._intake_last is None or now > self._intake_last:
-            self._intake_last = now
-
-    def _confirm_silent(self, decisions, now):
-        """Keep an R9 decision only when the node is silent by the clock.
-
-        The pipeline calls a node silent when other nodes' snapshots are
-        ``silent_cycles`` cycles ahead of it. In a service that also
-        happens when snapshots are judged in bursts (a backlog after a
-        broker outage, records forwarded between engines): the node has
-        reported, its snapshot is just behind the others in the queue.
-        Fencing it would be a disaster, so R9 also needs the node's last
-        snapshot to be ``silent_cycles * cycle_interval`` seconds old, and
-        as old the end of the last pause of all nodes (see _note_intake).
-        A premature R9 is undone in the pipeline; the periodic task asks
-        again later. (Lock held.)
-        """
-        t = self.pipeline.t
-        limit = t.silent_cycles * t.cycle_interval
-        kept = []
-        for d in decisions:
-            if d.rule == 'R9':
-                arrival = self._arrivals.get(d.node)
-                resumed = self._intake_resumed
-                if resumed is not None and (arrival is None
-                                            or resumed > arrival):
-                    arrival = resumed
-                if arrival is not None and now - arrival < limit:
-                    st = self.pipeline.nodes.get(d.node)
-                    if st is not None and st.incidents.pop('R9', None) \
-                            is not None:
-                        LOG.debug('Node %s is behind the other nodes but '
-                                  'silent for %.1fs only: not silent',
-                                  d.node, now - arrival)
-                        st.disabled = (bool(st.incidents) or
-                                       self.persister.disabled_stored(
-                                           d.node))
-                        self.directory.set_disabled(d.node, st.disabled)
-                    continue
-            kept.append(d)
-        return kept
 
     def _judge_states(self, decisions, skip=None):
         """Judge states of the nodes ``decisions`` are about (lock held)."""
@@ -443,7 +383,7 @@ class Engine:
                 LOG.error('Engine stopping: decisions %s not stored',
                           decisions)
                 raise
-            except (db_exc.DBDataError, db_exc.DBInvalidUnicodeParameter):
+            except REFUSED:
                 # The same values fail the same way: retrying would only
                 # hold the judge thread (and every other node) back.
                 LOG.exception('Could not store decisions %s: the database '
@@ -470,13 +410,11 @@ class Engine:
         return self._store(decisions, judge_states=judge_states)
 
     def tick(self, now=None):
-        """Wall-clock rules: R9 and crash events waiting too long."""
+        """Feed the pipeline the time: it judges R9 and crash events
+        waiting too long (the service holds no rule of its own)."""
         now = time.time() if now is None else now
-        latest = db_api.engine_latest_cycle(self.context)
         with self._lock:
-            decisions = self.pipeline.tick(now, latest)
-            if decisions:
-                decisions = self._confirm_silent(decisions, now)
+            decisions = self.pipeline.tick(now)
             judge_states = self._judge_states(decisions) if decisions \
                 else ()
         if decisions:

@@ -212,6 +212,25 @@ def printable(value):
     return text.printable(value, MAX_NAME)
 
 
+class AgentStop:
+    """An agent stopping on purpose (SPEC revision 2): its node is not
+    judged silent until it reports again."""
+
+    __slots__ = ('node', 'cycle')
+    type = 'agent_stop'
+
+    def __init__(self, node, cycle):
+        self.node = node
+        self.cycle = cycle
+
+    def to_dict(self):
+        return {'type': 'agent_stop', 'node': self.node,
+                'cycle': self.cycle}
+
+    def __repr__(self):
+        return '<AgentStop %s@%s>' % (self.node, self.cycle)
+
+
 def _fail(where, msg, node=None):
     raise exception.InvalidRecord(
         '%s: %s' % (where, msg),
@@ -577,6 +596,13 @@ def parse_vm_event(d):
     return VMEvent(node, cycle, uuid, event, reason, source)
 
 
+def parse_agent_stop(d):
+    where = 'agent_stop'
+    node = _str(d, 'node', where, None)
+    cycle = _int(d, 'cycle', where, node, maximum=MAX_CYCLE)
+    return AgentStop(node, cycle)
+
+
 def parse_record(d, cache=None, limits=DEFAULT_LIMITS):
     """Validate one decoded JSON object; return a Snapshot or VMEvent.
 
@@ -589,8 +615,11 @@ def parse_record(d, cache=None, limits=DEFAULT_LIMITS):
         return parse_snapshot(d, cache, limits)
     if kind == 'vm_event':
         return parse_vm_event(d)
+    if kind == 'agent_stop':
+        return parse_agent_stop(d)
     if kind is None:
         _fail('record', "missing required field 'type'", d.get('node'))
-    _fail('record', "'type' must be 'snapshot' or 'vm_event', not %s"
+    _fail('record', "'type' must be 'snapshot', 'vm_event' or "
+          "'agent_stop', not %s"
           % reprlib.repr(kind), d.get('node') if isinstance(d.get('node'), str)
           else None)

@@ -853,7 +853,8 @@ def engine_node_summaries(context):
 
     Keys: ``name``, ``host_state``, ``disabled``, ``vcpus_free``,
     ``ram_mb_free``, ``last_cycle``, ``judge_state_cycle``,
-    ``external_failed`` (an external item of the node is failed).
+    ``external_failed`` (an external item of the node is failed),
+    ``maintenance``.
     """
     failed = (sa.select(models.ExternalItem.node_id)
               .where(models.ExternalItem.health == 'failed')
@@ -862,12 +863,14 @@ def engine_node_summaries(context):
                        models.Node.disabled, models.Node.vcpus_free,
                        models.Node.ram_mb_free, models.Node.last_cycle,
                        models.Node.judge_state_cycle,
-                       failed.c.node_id.is_not(None).label('ext_failed'))
+                       failed.c.node_id.is_not(None).label('ext_failed'),
+                       models.Node.maintenance)
              .outerjoin(failed, failed.c.node_id == models.Node.id)
              .order_by(models.Node.name))
     return [{'name': r[0], 'host_state': r[1], 'disabled': bool(r[2]),
              'vcpus_free': r[3], 'ram_mb_free': r[4], 'last_cycle': r[5],
-             'judge_state_cycle': r[6], 'external_failed': bool(r[7])}
+             'judge_state_cycle': r[6], 'external_failed': bool(r[7]),
+             'maintenance': bool(r[8])}
             for r in context.session.execute(query)]
 
 

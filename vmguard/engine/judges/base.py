@@ -33,11 +33,13 @@ class Thresholds:
 
     __slots__ = ('cycle_interval', 'max_reboots', 'reboot_window',
                  'identity_cycles', 'external_cycles', 'service_cycles',
-                 'silent_cycles', 'pairing_timeout')
+                 'silent_cycles', 'pairing_timeout', 'max_cycle_skew',
+                 'storm_window', 'storm_min_nodes', 'storm_ratio')
 
     def __init__(self, cycle_interval=10, max_reboots=3, reboot_window=30,
                  identity_cycles=3, external_cycles=3, service_cycles=3,
-                 silent_cycles=3, pairing_timeout=15.0):
+                 silent_cycles=3, pairing_timeout=15.0, max_cycle_skew=3,
+                 storm_window=3, storm_min_nodes=3, storm_ratio=0.25):
         self.cycle_interval = cycle_interval
         self.max_reboots = max_reboots
         self.reboot_window = reboot_window
@@ -46,13 +48,18 @@ class Thresholds:
         self.service_cycles = service_cycles
         self.silent_cycles = silent_cycles
         self.pairing_timeout = pairing_timeout
+        self.max_cycle_skew = max_cycle_skew
+        self.storm_window = storm_window
+        self.storm_min_nodes = storm_min_nodes
+        self.storm_ratio = storm_ratio
 
     @classmethod
     def from_config(cls, conf):
         e = conf.engine
         return cls(e.cycle_interval, e.max_reboots, e.reboot_window,
                    e.identity_cycles, e.external_cycles, e.service_cycles,
-                   e.silent_cycles, e.pairing_timeout)
+                   e.silent_cycles, e.pairing_timeout, e.max_cycle_skew,
+                   e.storm_window, e.storm_min_nodes, e.storm_ratio)
 
 
 class Assessment:
@@ -60,7 +67,8 @@ class Assessment:
 
     __slots__ = ('node', 'cycle', 'host_state', 'not_ok',
                  'external_failed', 'external_streaks', 'services_down',
-                 'identity_lost', 'identity_changes', 'crashed',
+                 'identity_lost', 'identity_off', 'identity_changes',
+                 'crashed',
                  'not_crashed', 'findings', 'previous', 'same_hardware',
                  'same_vms')
 
@@ -79,6 +87,9 @@ class Assessment:
         # [{id, identity, path, baseline, cycles}] items read through a
         # path worse than their baseline for >= identity_cycles cycles.
         self.identity_lost = []
+        # Number of items read through a worse path than their baseline
+        # in this cycle, whatever their count (R5 re-arms only at 0).
+        self.identity_off = 0
         # [{id, change, ...}] replacements and path changes (history).
         self.identity_changes = []
         # VMInfo records crashed in this snapshot (not yet deduplicated).
@@ -104,14 +115,29 @@ class Assessment:
                 'findings': list(self.findings)}
 
 
+class JudgeContext:
+    """What every judge is given: the thresholds and the Nova task state
+    of VMs known from notifications ({uuid: task_state}, shared with the
+    pipeline, which keeps it current)."""
+
+    __slots__ = ('thresholds', 'tasks')
+
+    def __init__(self, thresholds=None, tasks=None):
+        self.thresholds = thresholds or Thresholds()
+        self.tasks = tasks if tasks is not None else {}
+
+
 class Judge(abc.ABC):
-    """One judgment driver."""
+    """One judgment driver, built with one :class:`JudgeContext`."""
 
     #: Name of the judge; its slot in the node state.
     name = None
 
-    def __init__(self, thresholds):
-        self.thresholds = thresholds
+    def __init__(self, context):
+        if isinstance(context, Thresholds):
+            context = JudgeContext(context)
+        self.context = context
+        self.thresholds = context.thresholds
 
     @abc.abstractmethod
     def judge(self, snapshot, data, assessment):

@@ -10,32 +10,48 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Identity paths of hardware items (R5).
+"""Identity paths of hardware items (R5, SPEC revision 2).
 
-Each item with an identity (serial, WWN, MAC) has a *baseline path*: the
-best path its identity was read through while the item was healthy
-(``inband`` better than ``oob`` better than ``none``). When the same item
-(same id, same identity) is read through a worse path than its baseline in
-each of the last ``identity_cycles`` consecutive cycles, the OS is losing a
-device that the BMC still sees: the finding goes to
-``assessment.identity_lost``.
+Paths are ranked ``inband`` > ``oob`` > ``none``. Each item with an
+identity (serial, WWN, MAC) has a *baseline path*, taken only from a
+reading whose ``health`` is ``ok``; a healthy reading through a *better*
+path becomes the new baseline (an OS that finished enumerating a disk is
+no fault). When the same item (same id, same identity) is read through a
+*worse* path than its baseline in each of the last ``identity_cycles``
+consecutive cycles, the OS is losing a device that the BMC still sees:
+the finding goes to ``assessment.identity_lost``. An item not yet read
+healthy has no baseline and counts nothing.
 
-A *different* identity in the same slot is a replacement: the new identity
-and its path become the baseline; it is not a fault. A path that flaps
-(oob, inband, oob) restarts the count each time it is back on baseline.
+A *different* identity in the same slot is a replacement: the new
+identity (and its path, when read healthy) become the baseline; it is not
+a fault. A path that flaps (oob, inband, oob) restarts the count each time
+it is back on baseline.
 
-State: ``{"items": {id: [identity, baseline path, cycles off baseline,
-first cycle off baseline]}}``.
+This judge's state is the one definition of the baseline: the persister
+stores it (:func:`baselines`) as the API's ``baseline_path``.
+
+State: ``{"items": {id: [identity, baseline path or None, cycles off
+baseline, first cycle off baseline]}}``.
 """
 
 from vmguard.engine.judges import base
 
-_RANK = {'inband': 2, 'oob': 1, 'none': 0, None: 0}
+NAME = 'identity'
+RANK = {'inband': 2, 'oob': 1, 'none': 0, None: 0}
+
+
+def baselines(judge_state):
+    """{item id: baseline path} from a node's exported judge state."""
+    try:
+        items = judge_state['data'][NAME]['items']
+    except (KeyError, TypeError):
+        return None
+    return {item_id: entry[1] for item_id, entry in items.items()}
 
 
 class IdentityPathJudge(base.Judge):
 
-    name = 'identity'
+    name = NAME
 
     def judge(self, snapshot, data, assessment):
         items = data.get('items')
@@ -49,43 +65,53 @@ class IdentityPathJudge(base.Judge):
         data['cycle'] = cycle
         if items is None:
             items = data['items'] = {}
-        elif assessment.same_hardware and not data.get('off'):
-            # Same items as last cycle and none off its baseline path.
+        elif (assessment.same_hardware and not data.get('off')
+              and not data.get('unset')):
+            # Same items as last cycle, none off or without a baseline.
             return
         need = self.thresholds.identity_cycles
-        rank = _RANK
+        rank = RANK
         off = 0
+        unset = 0
         for item in snapshot.hardware:
             identity = item.identity
             if identity is None:
                 continue
             path = item.identity_path
+            healthy = item.health == 'ok'
             entry = items.get(item.id)
-            if entry is None:
-                items[item.id] = [identity, path, 0, None]
-                continue
-            if entry[0] != identity:
-                assessment.identity_changes.append(
-                    {'id': item.id, 'change': 'replaced',
-                     'old_identity': entry[0], 'identity': identity,
-                     'path': path, 'cycle': cycle})
-                entry[0] = identity
-                entry[1] = path
-                entry[2] = 0
-                entry[3] = None
+            if entry is None or entry[0] != identity:
+                if entry is not None:
+                    assessment.identity_changes.append(
+                        {'id': item.id, 'change': 'replaced',
+                         'old_identity': entry[0], 'identity': identity,
+                         'path': path, 'cycle': cycle})
+                items[item.id] = [identity, path if healthy else None,
+                                  0, None]
+                unset += not healthy
                 continue
             baseline = entry[1]
+            if baseline is None:
+                if healthy:
+                    entry[1] = path
+                    assessment.identity_changes.append(
+                        {'id': item.id, 'change': 'baseline',
+                         'old_path': None, 'path': path, 'cycle': cycle})
+                else:
+                    unset += 1
+                continue
             if path == baseline:
                 if entry[2]:
                     entry[2] = 0
                     entry[3] = None
                 continue
             if rank[path] > rank[baseline]:
-                # Read better than ever before: a new baseline, if healthy.
+                # Read better than the baseline: no fault; a healthy
+                # reading becomes the new baseline.
                 if entry[2]:
                     entry[2] = 0
                     entry[3] = None
-                if item.health == 'ok':
+                if healthy:
                     assessment.identity_changes.append(
                         {'id': item.id, 'change': 'baseline',
                          'old_path': baseline, 'path': path,
@@ -107,3 +133,6 @@ class IdentityPathJudge(base.Judge):
                      'path': path, 'baseline': baseline,
                      'cycles': entry[2], 'since': entry[3]})
         data['off'] = off
+        if unset or data.get('unset'):
+            data['unset'] = unset
+        assessment.identity_off = off

@@ -41,13 +41,18 @@ def is_crash(state, reason, task_state=None):
 class VMCrashJudge(base.Judge):
     """Lists the VMs of the snapshot that are crashed, and those that are
     not (which re-arms their crash detection). Nova task states known to
-    the pipeline are in ``data['tasks']`` ({uuid: task_state})."""
+    the pipeline are in the context's ``tasks`` ({uuid: task_state})."""
 
     name = 'vm_crash'
 
-    def __init__(self, thresholds, tasks=None):
-        super().__init__(thresholds)
-        self.tasks = tasks if tasks is not None else {}
+    def __init__(self, context, tasks=None):
+        super().__init__(context)
+        if tasks is not None:
+            self.context.tasks = tasks
+
+    @property
+    def tasks(self):
+        return self.context.tasks
 
     def judge(self, snapshot, data, assessment):
         tasks = self.tasks

@@ -20,6 +20,10 @@ dicts, cycle by cycle) and the decisions they must cause, as a Counter of
 import collections
 import zlib
 
+from vmguard.engine.judges import base as judge_base
+from vmguard.engine import pipeline as pipeline_mod
+from vmguard.objects import records
+
 CYCLES = 6
 TARGETS = ('ok-1', 'ok-2')
 
@@ -120,5 +124,49 @@ def rule_stream(cycles=CYCLES, first=1):
     return out
 
 
+def next_snapshot(node, cycle):
+    """Snapshot of ``node`` in ``cycle``: its stream's, else a healthy
+    one (nodes of a test's own)."""
+    try:
+        return _node(node, cycle)
+    except ValueError:
+        return snapshot(node, cycle)
+
+
 def counted(rows):
     return collections.Counter((r.node, r.rule, r.action) for r in rows)
+
+
+class Judged:
+    """A replay-clock pipeline fed record by record (rule unit tests).
+
+    ``feed`` takes SPEC.md dicts and returns the decisions as tuples
+    (node, cycle, rule, action, what): ``what`` is the target of an
+    evacuate/migrate_all, else the VM or the service.
+    """
+
+    def __init__(self, rules=None, **thresholds):
+        self.pipeline = pipeline_mod.Pipeline(
+            judge_base.Thresholds(**thresholds), rules=rules)
+
+    def feed(self, *items):
+        out = []
+        for data in items:
+            data = dict(data)
+            data.setdefault('type', 'snapshot')
+            for d in self.pipeline.process(records.parse_record(data)):
+                what = (d.target if d.action in ('evacuate', 'migrate_all')
+                        else d.vm or d.service)
+                out.append((d.node, d.cycle, d.rule, d.action, what))
+        return out
+
+    def cycle(self, cycle, nodes=('a', 'b', 'c'), **per_node):
+        """One cycle: every node healthy unless ``per_node`` gives its
+        snapshot keyword arguments (None: silent)."""
+        items = []
+        for node in nodes:
+            kw = per_node.get(node, {})
+            if kw is None:
+                continue
+            items.append(snapshot(node, cycle, **kw))
+        return self.feed(*items)

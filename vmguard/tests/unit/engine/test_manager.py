@@ -21,6 +21,7 @@ from vmguard.engine import manager
 from vmguard.engine import service
 from vmguard import objects
 from vmguard.objects import base as objects_base
+from vmguard.objects import records
 from vmguard.objects import snapshot as snapshot_obj
 from vmguard.tests import base
 from vmguard.tests.unit.engine import streams
@@ -35,7 +36,9 @@ class EngineTestCase(base.DbTestCase):
     def setUp(self):
         super().setUp()
         objects.register_all()
-        self.flags(group='engine', max_reboots=1)
+        # One node per rule: five incidents within three cycles would be
+        # a storm for R10 (revision 2), which has its own tests.
+        self.flags(group='engine', max_reboots=1, storm_min_nodes=100)
         self.flags(host='engine-a')
         self.engine = service.Engine(self.conf)
         self.manager = manager.EngineManager(self.engine)
@@ -46,9 +49,23 @@ class EngineTestCase(base.DbTestCase):
     def decisions(self):
         return db_api.decision_list(self.context)
 
-    def later(self, engine=None):
-        """The periodic task, once r9 has been silent by the clock too."""
-        (engine or self.engine).tick(now=time.time() + 1000)
+    def later(self, engine=None, silent=('r9', 'quiet')):
+        """1000 s later every node but ``silent`` reports again for
+        silent_cycles cycles (R9 needs other nodes reporting, and counts
+        from the end of a pause of all nodes), then the periodic task
+        runs."""
+        engine = engine or self.engine
+        now = time.time() + 1000
+        interval = self.conf.engine.cycle_interval
+        for step in range(self.conf.engine.silent_cycles + 1):
+            for name in sorted(engine.pipeline.nodes):
+                st = engine.pipeline.nodes[name]
+                if name in silent or st.last_cycle is None:
+                    continue
+                data = streams.next_snapshot(name, st.last_cycle + 1)
+                engine.handle(records.parse_snapshot(data),
+                              now=now + step * interval)
+        engine.tick(now=now + self.conf.engine.silent_cycles * interval)
 
     def stream(self, cycles=None):
         for _cycle, snaps in streams.rule_stream()[:cycles]:
@@ -175,6 +192,98 @@ class TestRules(EngineTestCase):
         state, _cycle = db_api.engine_judge_state_get(self.context,
                                                       'quiet')
         self.assertIn('R9', state['incidents'])
+
+
+class TestBaselineStored(EngineTestCase):
+    """One R5 baseline: what the API shows is what the judge uses."""
+
+    def baseline(self, node):
+        item = db_api.hardware_item_list(
+            self.context, db_api.node_get(self.context, node).id)[0]
+        return item.baseline_path
+
+    def test_better_healthy_path_upgrades_the_stored_baseline(self):
+        self.send(streams.snapshot('p', 1, path='oob'))
+        self.assertEqual('oob', self.baseline('p'))
+        self.send(streams.snapshot('p', 2, path='inband'))
+        self.assertEqual('inband', self.baseline('p'))
+        self.send(streams.snapshot('p', 3, path='oob'))
+        self.assertEqual('inband', self.baseline('p'))
+        judge = self.engine.pipeline.nodes['p'].data['identity']
+        self.assertEqual('inband', judge['items']['dimm-A1'][1])
+
+    def test_no_baseline_until_read_healthy(self):
+        self.send(streams.snapshot('q', 1, health='warning'))
+        self.assertIsNone(self.baseline('q'))
+        self.send(streams.snapshot('q', 2, path='oob'))
+        self.assertEqual('oob', self.baseline('q'))
+
+
+class TestDecideAndStore(EngineTestCase):
+    """A crash is decided only once its decision is stored (issue 14)."""
+
+    def test_refused_record_is_rejected_and_the_crash_decided_later(self):
+        uuid = streams.vm_uuid('x')
+        crashed = [(uuid, 'crashed', 'panicked')]
+        self.send(streams.snapshot('ok-1', 1))
+        self.send(streams.snapshot('x', 1, vms=[(uuid, 'running', None)]))
+        bad = records.parse_snapshot(streams.snapshot('x', 2, vms=crashed))
+        # A value the database cannot store (the validator refuses it at
+        # the RPC boundary; here it reaches the store).
+        bad.vms[0].reason = 'panic\ud800'
+        self.assertEqual([], self.engine.handle(bad))
+        self.assertEqual(1, self.engine.rejected)
+        self.assertEqual([], self.decisions())
+        self.assertNotIn(uuid, self.engine.pipeline.nodes['x'].decided)
+        self.assertEqual({}, self.engine.pipeline.reboots)
+        out = self.engine.handle(records.parse_snapshot(
+            streams.snapshot('x', 3, vms=crashed)))
+        self.assertEqual([('R1', 'reboot', uuid, 3)],
+                         [(d.rule, d.action, d.vm, d.cycle) for d in out])
+        self.assertEqual([('R1', uuid, 3)],
+                         [(r.rule, r.vm, r.cycle) for r in self.decisions()])
+
+    def test_refused_incident_opens_with_the_next_record(self):
+        self.send(streams.snapshot('ok-1', 1))
+        self.send(streams.snapshot('x', 1))
+        bad = records.parse_snapshot(streams.snapshot('x', 2,
+                                                      health='critical'))
+        bad.hardware[0].kind = 'memory\ud800'
+        self.assertEqual([], self.engine.handle(bad))
+        self.assertNotIn('R4', self.engine.pipeline.nodes['x'].incidents)
+        self.send(streams.snapshot('x', 3, health='critical'))
+        self.assertEqual([('R4', 'disable_node', 3), ('R4', 'migrate_all', 3)],
+                         sorted((r.rule, r.action, r.cycle)
+                                for r in self.decisions()))
+
+
+class TestAgentStop(EngineTestCase):
+    """RPC 1.2 ``report_agent_stop`` (SPEC revision 2)."""
+
+    def r9(self):
+        return [(r.node, r.cycle) for r in self.decisions()
+                if r.rule == 'R9']
+
+    def test_stopped_agent_is_not_silent_until_it_reports_again(self):
+        for cycle in (1, 2):
+            self.send(streams.snapshot('calm', cycle))
+            self.send(streams.snapshot('ok-1', cycle))
+        self.manager.report_agent_stop(self.context, 'calm', 2)
+        self.assertEqual(1, self.manager.stats['agent_stops'])
+        state, _cycle = db_api.engine_judge_state_get(self.context, 'calm')
+        self.assertEqual(2, state['stopped'])
+        self.later(silent=('calm',))
+        self.assertEqual([], self.r9())
+        # Reports again, then goes quiet: silent as usual.
+        self.send(streams.snapshot('calm', 8))
+        self.later(silent=('calm',))
+        self.assertEqual([('calm', 11)], self.r9())
+
+    def test_bad_agent_stop_is_a_counted_rejection(self):
+        self.manager.report_agent_stop(self.context, 'calm', 'two')
+        self.manager.report_agent_stop(self.context, None, 2)
+        self.assertEqual(2, self.manager.stats['rejected_agent_stop'])
+        self.assertEqual(0, self.manager.stats['agent_stops'])
 
 
 class TestTakeOver(EngineTestCase):

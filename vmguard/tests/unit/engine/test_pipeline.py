@@ -16,6 +16,7 @@ import json
 
 from vmguard.common import exception
 from vmguard.engine.judges import base as judge_base
+from vmguard.engine import clock
 from vmguard.engine import pipeline
 from vmguard.engine import targets
 from vmguard.objects import records
@@ -138,11 +139,21 @@ class TestPipeline(base.TestCase):
                          [d.incident_key for d in out2])
         self.assertEqual(len(out1), len({d.incident_key for d in out1}))
 
-    def test_tick_detects_silent_node(self):
-        out = self.p.tick(0.0, latest_cycle=4)
-        self.assertEqual([('a', 'R9', 4), ('b', 'R9', 4)],
-                         [(d.node, d.rule, d.cycle) for d in out])
-        self.assertEqual([], self.p.tick(0.0, latest_cycle=5))
+    def test_silent_node_by_the_wall_clock(self):
+        # Revision 2: the engine's clock is the wall clock; a node is
+        # silent after silent_cycles * cycle_interval seconds while
+        # another node reports, and R9 is decided once.
+        p = pipeline.Pipeline(clock=clock.WallClock(judge_base.Thresholds()))
+        t0 = 1000.0
+        p.process(snap('a', 1), now=t0)
+        p.process(snap('b', 1), now=t0)
+        self.assertEqual([], p.process(snap('b', 2), now=t0 + 10))
+        self.assertEqual([], p.tick(t0 + 25))
+        out = p.process(snap('b', 3), now=t0 + 30)
+        self.assertEqual([('a', 'R9', 'migrate_all', 4)],
+                         [(d.node, d.rule, d.action, d.cycle) for d in out])
+        self.assertEqual([], p.tick(t0 + 100))
+        self.assertTrue(p.silent('a'))
 
 
 class TestTargets(base.TestCase):

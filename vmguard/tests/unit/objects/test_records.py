@@ -117,7 +117,8 @@ class TestParseRecord(base.TestCase):
         exc = self.assertRaises(exception.InvalidRecord,
                                 records.parse_record,
                                 {'type': 'banana', 'node': 'n'})
-        self.assertIn("'type' must be 'snapshot' or 'vm_event'", str(exc))
+        self.assertIn("'type' must be 'snapshot', 'vm_event' or "
+                      "'agent_stop'", str(exc))
 
     def test_missing_type(self):
         exc = self.assertRaises(exception.InvalidRecord,
