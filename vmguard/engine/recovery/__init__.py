@@ -42,6 +42,7 @@ from vmguard.compute import base
 from vmguard.compute import fencing
 from vmguard import conf
 from vmguard.db import api as db_api
+from vmguard.engine.recovery import fence
 
 LOG = logging.getLogger(__name__)
 CONF = conf.CONF
@@ -87,13 +88,15 @@ def _detail(row):
         return {'text': row.detail}
 
 
-class RecoveryExecutor:
+class RecoveryExecutor(fence.FencingFlow):
     """Runs recoveries with a bounded pool of threads.
 
     :param driver: compute back end (default: ``[recovery]
         compute_driver``).
     :param owner: name written as the recovery owner (default ``host``).
-    :param fencer: BMC fencer (default: Redfish from ``[recovery]``).
+    :param fencer: a :class:`vmguard.compute.fencing.FencerSet`, or one
+        fencer (then nodes it does not know get the ``none`` fencer);
+        default: ``[recovery] fencers``.
     :param target_selector: callable(decision, server, exclude) -> ordered
         list of node names; default: the decision's target first, then the
         nodes vmguard knows as ``normal`` and not disabled, by free RAM.
@@ -103,8 +106,7 @@ class RecoveryExecutor:
                  target_selector=None, sleep=time.sleep):
         self.driver = driver if driver is not None else base.load_driver()
         self.owner = owner or CONF.host
-        self.fencer = (fencer if fencer is not None
-                       else fencing.RedfishFencer())
+        self.fencers = fencing.as_fencer_set(fencer)
         self._target_selector = target_selector or self._default_targets
         self._sleep = sleep
         self._alert_hooks = []
@@ -636,42 +638,6 @@ class RecoveryExecutor:
 
     # --- migrate_all, fencing ------------------------------------------------
 
-    def _mass_failure(self, run):
-        nodes = db_api.node_list(run.context)
-        cycles = [n.last_cycle for n in nodes if n.last_cycle is not None]
-        if not nodes or not cycles:
-            return None
-        newest = max(cycles)
-        silent = [n.name for n in nodes
-                  if n.last_cycle is None or
-                  n.last_cycle <= newest - CONF.engine.silent_cycles]
-        ratio = len(silent) / len(nodes)
-        if ratio > CONF.recovery.mass_failure_ratio:
-            return ('mass failure guard: %d of %d nodes silent at once (%s); '
-                    'not fencing or evacuating' % (
-                        len(silent), len(nodes), ', '.join(sorted(silent))))
-        return None
-
-    def _fence(self, run, node):
-        """Force the compute service down, power off through the BMC and
-        wait for the BMC to confirm. Returns None or why it failed."""
-        self._issue(run, node, 'force_down', None, None,
-                    lambda rid: self.driver.force_down_service(node, rid))
-        if not self.fencer.configured(node):
-            LOG.warning('Node %s has no BMC configured: fenced by forcing its '
-                        'compute service down only', node)
-            return None
-        try:
-            self._issue(run, node, 'power_off', None, None,
-                        lambda rid: self.fencer.power_off(node))
-        except fencing.FencingError as exc:
-            return str(exc)
-        if not self.fencer.wait_off(node, CONF.recovery.fence_timeout):
-            return ('BMC of %s did not confirm the power off within %ss'
-                    % (node, CONF.recovery.fence_timeout))
-        LOG.info('Node %s is powered off (confirmed by its BMC)', node)
-        return None
-
     def _do_migrate_all(self, run):
         decision = run.decision
         node = decision.node
@@ -681,7 +647,7 @@ class RecoveryExecutor:
                 return 'escalated', guard
             why = self._fence(run, node)
             if why:
-                return 'escalated', 'fencing failed: %s' % why
+                return 'escalated', why
         service = self._call(self.driver.get_service, node)
         servers = {s.id: s for s in self._call(self.driver.list_servers,
                                                 node)}
