@@ -43,6 +43,7 @@ from vmguard.compute import fencing
 from vmguard import conf
 from vmguard.db import api as db_api
 from vmguard.engine.recovery import fence
+from vmguard.engine.recovery import guards
 
 LOG = logging.getLogger(__name__)
 CONF = conf.CONF
@@ -54,6 +55,8 @@ MOVES = {
     'live': ('live_migrate', base.ACTION_LIVE_MIGRATE),
     'cold': ('migrate', base.ACTION_MIGRATE),
 }
+# Decisions about one server, re-read from Nova before they run.
+SERVER_ACTIONS = frozenset(('reboot', 'evacuate'))
 # Slack between vmguard's and Nova's clocks when looking for an action.
 CLOCK_SLACK = 2.0
 
@@ -198,11 +201,17 @@ class RecoveryExecutor(fence.FencingFlow):
         handler = self._handlers.get(decision.action)
         if status == 'pending':
             skip = None
+            node = self._node(context, decision.node)
             if handler is None:
                 skip = ('%s is not executed through the compute back end'
                         % decision.action)
-            elif self._dry_run(context, decision.node):
+            elif guards.in_maintenance(node):
+                skip = guards.SKIP_MAINTENANCE
+            elif db_api.effective_dry_run(context, node,
+                                          default=CONF.recovery.dry_run):
                 skip = 'dry-run: no action taken'
+            else:
+                skip = self._server_skip(decision)
             if skip:
                 try:
                     db_api.recovery_transition(context, recovery.id,
@@ -249,13 +258,27 @@ class RecoveryExecutor(fence.FencingFlow):
                                    error=(message or None))
         return final
 
-    def _dry_run(self, context, node_name):
+    @staticmethod
+    def _node(context, node_name):
         try:
-            node = db_api.node_get(context, node_name)
+            return db_api.node_get(context, node_name)
         except exception.NodeNotFound:
-            node = None
-        return db_api.effective_dry_run(context, node,
-                                        default=CONF.recovery.dry_run)
+            return None
+
+    def _server_skip(self, decision):
+        """Re-read the decision's server from Nova: why it must be left
+        alone, or None (also when Nova cannot tell now: the action then
+        fails or succeeds on its own)."""
+        if not decision.vm or decision.action not in SERVER_ACTIONS:
+            return None
+        try:
+            server = self._call(self.driver.get_server, decision.vm)
+        except base.ComputeError as exc:
+            LOG.warning('Server %s could not be read before its recovery: '
+                        '%s', decision.vm, exc)
+            return None
+        return guards.skip_reason(server,
+                                  starts=decision.action == 'reboot')
 
     def _alert(self, decision, recovery, status, message):
         LOG.error('ALERT: recovery %s %s: %s on %s (rule %s, vm %s, '
@@ -467,7 +490,8 @@ class RecoveryExecutor(fence.FencingFlow):
             n.name))
         names = [n.name for n in eligible]
         first = decision.target
-        if first and first not in exclude:
+        unusable = {n.name for n in nodes if n.maintenance or n.disabled}
+        if first and first not in exclude and first not in unusable:
             names = [first] + [n for n in names if n != first]
         return names
 
@@ -630,7 +654,9 @@ class RecoveryExecutor(fence.FencingFlow):
         server = self._call(self.driver.get_server, decision.vm)
         service = self._call(self.driver.get_service, decision.node)
         mode = 'evacuate' if service.is_down else 'cold'
-        ok, why = self._move(run, server, mode, want_running=True)
+        # A server stopped on purpose is moved and stays stopped.
+        ok, why = self._move(run, server, mode,
+                             want_running=server.vm_state != 'stopped')
         if ok:
             return 'succeeded', None
         return 'escalated', 'server %s could not be moved off %s (%s)' % (
@@ -662,10 +688,17 @@ class RecoveryExecutor(fence.FencingFlow):
                 except base.ServerNotFound:
                     continue
         plan = []
+        skipped = []
         for server in servers.values():
             # A move recorded by an earlier attempt is finished the same
             # way, whatever the server looks like now (e.g. MIGRATING).
             mode = self._recorded_mode(run, server.id)
+            why = None if mode is not None else guards.skip_reason(server)
+            if why:
+                LOG.info('Recovery %s: server %s skipped: %s',
+                         run.recovery.uuid, server.id, why)
+                skipped.append('%s: %s' % (server.id, why))
+                continue
             if mode is not None or server.host != node:
                 pass
             elif service.is_down:
@@ -696,11 +729,12 @@ class RecoveryExecutor(fence.FencingFlow):
                     ok, why = False, str(exc)
                 if not ok:
                     failures.append('%s: %s' % (server.id, why))
+        note = ('; skipped %s' % '; '.join(skipped)) if skipped else ''
         if failures:
-            return 'escalated', ('%d of %d servers of %s not moved: %s' % (
-                len(failures), len(plan), node, '; '.join(failures)))
-        return 'succeeded', ('%d servers moved' % len(plan)
-                             if plan else 'no servers on the node')
+            return 'escalated', ('%d of %d servers of %s not moved: %s%s' % (
+                len(failures), len(plan), node, '; '.join(failures), note))
+        return 'succeeded', (('%d servers moved' % len(plan)
+                              if plan else 'no servers moved') + note)
 
     def _recorded_mode(self, run, server_id):
         for row in db_api.recovery_action_list(run.context, run.recovery.id):

@@ -93,11 +93,15 @@ class NovaRecoveryTestCase(base.FunctionalTestCase):
                              ' on %s' % host if host else ''))
             time.sleep(0.2)
 
-    def _server(self, host, stopped=False):
-        body = self._nova('POST', '/servers', {'server': {
+    def _server(self, host, stopped=False, metadata=None, flavor=None):
+        server = {
             'name': 'vmguard-ft-%s' % self.id().rsplit('.', 1)[-1],
-            'imageRef': self.env['image'], 'flavorRef': self.env['flavor'],
-            'networks': 'none', 'availability_zone': 'nova:%s' % host}})
+            'imageRef': self.env['image'],
+            'flavorRef': flavor or self.env['flavor'],
+            'networks': 'none', 'availability_zone': 'nova:%s' % host}
+        if metadata:
+            server['metadata'] = metadata
+        body = self._nova('POST', '/servers', {'server': server})
         server_id = body['server']['id']
         self.addCleanup(self._delete_server, server_id)
         self._wait_server(server_id, 'ACTIVE', host)

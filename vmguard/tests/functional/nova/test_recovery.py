@@ -65,16 +65,20 @@ class TestRecoveryAgainstNova(NovaRecoveryTestCase):
 
     def test_r3_evacuate_from_up_host_cold_migrates(self):
         # A crashed guest that Nova already stopped, on a degraded host
-        # whose compute service is up: cold migration, confirm, start.
+        # whose compute service is up: cold migration and confirm; Nova
+        # stopped it, so vmguard does not start it.
         server_id = self._server('cmp-2', stopped=True)
         decision = self._decision('evacuate', 'cmp-2', vm=server_id,
                                   target='cmp-3', rule='R3')
         self.assertEqual('succeeded', self.executor.execute(decision))
-        self._wait_server(server_id, 'ACTIVE', 'cmp-3')
-        [migration] = self._migrations(server_id)
-        self.assertEqual(('migration', 'cmp-3', 'confirmed'),
+        server = self.driver.get_server(server_id)
+        self.assertNotEqual('cmp-2', server.host)
+        self._wait_server(server_id, 'SHUTOFF', server.host)
+        migration = max(self._migrations(server_id), key=lambda m: m['id'])
+        self.assertEqual(('migration', server.host, 'confirmed'),
                          (migration['migration_type'],
                           migration['dest_compute'], migration['status']))
+        self.assertEqual(0, self._actions(server_id).count('start'))
         self._record_timings(decision)
 
     def test_target_rejected_falls_back_to_next_target(self):

@@ -103,6 +103,7 @@ class RecoveryTestCase(test_base.DbTestCase):
 class TestReboot(RecoveryTestCase):
 
     def test_hard_reboot_recorded_and_succeeds(self):
+        self.flags(group='recovery', recover_error_state=True)
         self.driver.add_server('vm-1', 'cmp-1', status=base.ERROR)
         decision = self._decision('reboot', vm='vm-1')
         self.assertEqual('succeeded', self.executor.execute(decision))
@@ -246,8 +247,9 @@ class TestEvacuate(RecoveryTestCase):
         self.assertEqual([], self.driver.calls_of('evacuate_server'))
         self.assertEqual(1, len(self.driver.calls_of('migrate_server')))
         self.assertEqual(1, len(self.driver.calls_of('confirm_migration')))
-        # R3 wants the crashed server running again.
-        self.assertEqual(base.ACTIVE, self.driver.servers['vm-1'].status)
+        # Nova had stopped it: moved, never started by vmguard.
+        self.assertEqual(base.SHUTOFF, self.driver.servers['vm-1'].status)
+        self.assertEqual([], self.driver.calls_of('start_server'))
         self.assertEqual('cmp-2', self.driver.servers['vm-1'].host)
 
     def test_rejected_target_falls_back_to_next_eligible(self):
@@ -453,6 +455,7 @@ class TestMigrateAll(RecoveryTestCase):
         self.assertIn('mass failure', self.alerts[0][1])
 
     def test_unmovable_server_escalates_others_moved(self):
+        self.flags(group='recovery', recover_error_state=True)
         self.driver.add_server('vm-a', 'cmp-1')
         self.driver.add_server('vm-e', 'cmp-1', status=base.ERROR)
         decision = self._decision('migrate_all', rule='R4')
@@ -604,3 +607,104 @@ class TestNodeActions(RecoveryTestCase):
         decision = self._decision('reboot', vm='vm-1')
         self.assertEqual('succeeded',
                          self.executor.submit(decision).result(timeout=10))
+
+
+class TestGuards(RecoveryTestCase):
+    """Maintenance, per-VM protection and Nova's state of the server."""
+
+    def _nova_calls(self):
+        return [c for c in self.driver.calls
+                if not c[0].startswith(('get_', 'list_'))]
+
+    def _skipped(self, decision):
+        self.assertEqual('skipped', self.executor.execute(decision))
+        self.assertEqual([], self._nova_calls())
+        return self._recovery(decision).error
+
+    def test_maintenance_skips_every_recovery_of_the_node(self):
+        self._node('cmp-1', maintenance=True)
+        self.driver.add_server('vm-1', 'cmp-1')
+        self.driver.services['cmp-1'].state = 'down'
+        self.fencer.nodes.add('cmp-1')
+        for action, vm, rule in (('reboot', 'vm-1', 'R1'),
+                                 ('evacuate', 'vm-1', 'R3'),
+                                 ('migrate_all', None, 'R9'),
+                                 ('disable_node', None, 'R8')):
+            decision = self._decision(action, vm=vm, rule=rule)
+            self.assertEqual('maintenance', self._skipped(decision))
+        self.assertEqual([], self.fencer.log)
+        self.assertEqual([], self.driver.calls)
+
+    def test_node_in_maintenance_is_never_a_target(self):
+        self._node('cmp-2', maintenance=True, ram_mb_free=60000)
+        self.driver.services['cmp-1'].state = 'down'
+        self.driver.add_server('vm-1', 'cmp-1')
+        decision = self._decision('evacuate', vm='vm-1', target='cmp-2',
+                                  rule='R3')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self.assertEqual('cmp-3', self.driver.servers['vm-1'].host)
+
+    def test_server_metadata_protect_false_is_skipped(self):
+        self.driver.add_server('vm-1', 'cmp-1',
+                               metadata={'vmguard:protect': 'false'})
+        decision = self._decision('reboot', vm='vm-1')
+        self.assertEqual('not protected', self._skipped(decision))
+
+    def test_flavor_protect_false_is_skipped(self):
+        self.driver.add_server('vm-1', 'cmp-1', flavor_extra_specs={
+            'vmguard:protect': 'False'})
+        decision = self._decision('reboot', vm='vm-1')
+        self.assertEqual('not protected', self._skipped(decision))
+
+    def test_protect_by_default_false_needs_an_opt_in(self):
+        self.flags(group='recovery', protect_by_default=False)
+        self.driver.add_server('vm-1', 'cmp-1')
+        self.driver.add_server('vm-2', 'cmp-1', flavor_extra_specs={
+            'vmguard:protect': 'true'})
+        self.assertEqual('not protected', self._skipped(
+            self._decision('reboot', vm='vm-1')))
+        self.assertEqual('succeeded', self.executor.execute(
+            self._decision('reboot', vm='vm-2')))
+        # Metadata false wins over a flavor that opts in.
+        self.driver.add_server('vm-3', 'cmp-1', metadata={
+            'vmguard:protect': 'no'}, flavor_extra_specs={
+            'vmguard:protect': 'true'})
+        self.driver.calls.clear()
+        self.assertEqual('not protected', self._skipped(
+            self._decision('reboot', vm='vm-3')))
+
+    def test_nova_busy_stopped_and_error_are_skipped(self):
+        self.driver.add_server('vm-1', 'cmp-1', task_state='rebooting')
+        self.driver.add_server('vm-2', 'cmp-1', status=base.SHUTOFF)
+        self.driver.add_server('vm-3', 'cmp-1', status=base.ERROR)
+        self.assertIn('task_state rebooting', self._skipped(
+            self._decision('reboot', vm='vm-1')))
+        self.assertIn('stopped', self._skipped(
+            self._decision('reboot', vm='vm-2')))
+        self.assertIn('error state', self._skipped(
+            self._decision('reboot', vm='vm-3')))
+
+    def test_migrate_all_moves_protected_servers_only(self):
+        self.driver.add_server('vm-a', 'cmp-1')
+        self.driver.add_server('vm-b', 'cmp-1',
+                               metadata={'vmguard:protect': 'false'})
+        self.driver.add_server('vm-e', 'cmp-1', status=base.ERROR)
+        decision = self._decision('migrate_all', rule='R4')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self.assertNotEqual('cmp-1', self.driver.servers['vm-a'].host)
+        self.assertEqual('cmp-1', self.driver.servers['vm-b'].host)
+        self.assertEqual('cmp-1', self.driver.servers['vm-e'].host)
+        error = self._recovery(decision).error
+        self.assertIn('vm-b: not protected', error)
+        self.assertIn('vm-e: server in error state', error)
+
+    def test_r9_fences_even_when_no_server_is_protected(self):
+        self.fencer.nodes.add('cmp-1')
+        self.driver.services['cmp-1'].state = 'down'
+        self.driver.add_server('vm-a', 'cmp-1',
+                               metadata={'vmguard:protect': 'false'})
+        decision = self._decision('migrate_all', rule='R9')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self.assertEqual(['cmp-1'], self.fencer.powered_off)
+        self.assertEqual([], self.driver.calls_of('evacuate_server'))
+        self.assertEqual('cmp-1', self.driver.servers['vm-a'].host)
