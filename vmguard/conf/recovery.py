@@ -90,9 +90,6 @@ opts = [
                      'metadata or their flavor\'s extra specs) are '
                      'recovered (true) or left alone (false, then only '
                      'servers with vmguard:protect=true are).'),
-    cfg.IntOpt('protect_cache_ttl', default=30, min=0, max=3600,
-               help='Seconds a flavor\'s vmguard:protect extra spec read '
-                    'from Nova is reused (0: read it for every recovery).'),
     cfg.BoolOpt('recover_error_state', default=False,
                 help='Recover (reboot or move) servers whose Nova vm_state '
                      'is error. False: such servers are skipped and left '

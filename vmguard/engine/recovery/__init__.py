@@ -42,6 +42,7 @@ from vmguard.compute import base
 from vmguard.compute import fencing
 from vmguard import conf
 from vmguard.db import api as db_api
+from vmguard.engine.recovery import alerts
 from vmguard.engine.recovery import fence
 from vmguard.engine.recovery import guards
 
@@ -106,13 +107,14 @@ class RecoveryExecutor(fence.FencingFlow):
     """
 
     def __init__(self, driver=None, owner=None, fencer=None,
-                 target_selector=None, sleep=time.sleep):
+                 target_selector=None, sleep=time.sleep, alerter=None):
         self.driver = driver if driver is not None else base.load_driver()
         self.owner = owner or CONF.host
         self.fencers = fencing.as_fencer_set(fencer)
         self._target_selector = target_selector or self._default_targets
         self._sleep = sleep
         self._alert_hooks = []
+        self.alerter = alerter or alerts.AlertSender()
         self._handlers = {
             'reboot': self._do_reboot,
             'evacuate': self._do_evacuate,
@@ -151,6 +153,7 @@ class RecoveryExecutor(fence.FencingFlow):
         if self._pool is not None:
             self._pool.shutdown(wait=wait)
             self._pool = None
+        self.alerter.stop(wait=wait)
 
     def submit(self, decision):
         """Run the recovery of a stored decision in the pool; a future."""
@@ -285,6 +288,7 @@ class RecoveryExecutor(fence.FencingFlow):
                   'decision %s): %s', recovery.uuid, status,
                   decision.action, decision.node, decision.rule,
                   decision.vm, decision.uuid, message)
+        self.alerter.send(decision, recovery, status, message)
         for hook in self._alert_hooks:
             try:
                 hook(decision, recovery, message)

@@ -29,6 +29,7 @@ from vmguard.compute import fencing
 from vmguard.engine import recovery
 from vmguard.tests.functional.nova import base as nova_base
 from vmguard.tests.functional.nova import bmc
+from vmguard.tests.fixtures import webhook
 from vmguard.tests.functional.nova import fixtures as nova_fixtures
 
 NODE = 'cmp-1'
@@ -117,6 +118,9 @@ class TestR9AgainstNova(nova_base.NovaRecoveryTestCase):
     def test_compute_alive_escalates_and_touches_nothing(self):
         # The agent went silent but nova-compute keeps reporting to Nova.
         self.flags(group='recovery', compute_down_timeout=3)
+        receiver = webhook.Receiver()
+        self.addCleanup(receiver.close)
+        self.flags(group='alerts', webhook_url=receiver.url)
         server_id = self._server(NODE)
         redfish = self.useFixture(bmc.SushyEmulator())
         fencer = fencing.RedfishFencer(systems={NODE: redfish.url},
@@ -137,6 +141,12 @@ class TestR9AgainstNova(nova_base.NovaRecoveryTestCase):
         self._assert_untouched(server_id)
         self._wait_server(server_id, 'ACTIVE', NODE)
         self.assertEqual([decision.uuid], [a[0] for a in self.alerts])
+        executor.alerter.stop()
+        [(_ctype, alert)] = receiver.posts
+        self.assertEqual(('escalated', NODE, 'R9', decision.uuid),
+                         (alert['status'], alert['node'], alert['rule'],
+                          alert['decision']))
+        self.assertIn('agent silent, compute alive', alert['message'])
 
     def test_dead_node_fenced_through_redfish_then_evacuated(self):
         running = self._server(NODE)
