@@ -349,5 +349,34 @@ class AgentEndpoint:
             LOG.error('Restart of %s exited %s: %s', service,
                       proc.returncode, detail)
             return {'service': service, 'restarted': False,
+                    'running': False,
                     'detail': 'exit %s: %s' % (proc.returncode, detail)}
-        return {'service': service, 'restarted': True, 'detail': ''}
+        state = self._wait_running(service)
+        if state != 'running':
+            LOG.error('Service %s is %s after its restart', service, state)
+            return {'service': service, 'restarted': True, 'running': False,
+                    'state': state,
+                    'detail': 'restart command succeeded but the service is '
+                              '%s' % state}
+        LOG.info('Service %s is running again', service)
+        return {'service': service, 'restarted': True, 'running': True,
+                'state': state, 'detail': ''}
+
+    def _wait_running(self, service):
+        """The service's state as the services collector sees it, once
+        running or after ``[agent] restart_timeout``."""
+        from vmguard.agent.collectors import services as services_collector
+
+        collector = services_collector.ServicesCollector(self.conf)
+        deadline = time.monotonic() + self.conf.agent.restart_timeout
+        state = 'unknown'
+        while True:
+            try:
+                found = {s.name: s.state
+                         for s in collector.collect().services}
+                state = found.get(service, 'unknown')
+            except Exception as exc:
+                LOG.warning('Cannot read the state of %s: %s', service, exc)
+            if state == 'running' or time.monotonic() >= deadline:
+                return state
+            time.sleep(0.5)

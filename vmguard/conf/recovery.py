@@ -94,6 +94,13 @@ opts = [
                 help='Recover (reboot or move) servers whose Nova vm_state '
                      'is error. False: such servers are skipped and left '
                      'to an operator.'),
+    cfg.IntOpt('restart_confirm_timeout', default=150, min=1, max=7200,
+               help='R7 restart_service: seconds to wait for the agent\'s '
+                    'answer (its restart command, then the service seen '
+                    'running; at least twice the agent\'s [agent] '
+                    'restart_timeout). The recovery succeeds only when '
+                    'the agent reports the service running; otherwise it '
+                    'fails with the agent\'s reason.'),
     cfg.StrOpt('bmc_username', help='User name for the BMCs.'),
     cfg.StrOpt('bmc_password', secret=True, help='Password for the BMCs.'),
     cfg.BoolOpt('bmc_verify', default=True,

@@ -45,6 +45,7 @@ from vmguard.db import api as db_api
 from vmguard.engine.recovery import alerts
 from vmguard.engine.recovery import fence
 from vmguard.engine.recovery import guards
+from vmguard.engine.recovery import restart  # noqa: F401  (handler)
 
 LOG = logging.getLogger(__name__)
 CONF = conf.CONF
