@@ -292,6 +292,9 @@ class AgentManager:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+            # A service that ran its cycles stops on purpose: say so, so
+            # that the engine does not take the silence for a dead node.
+            self.report_stop()
         if self._server is not None:
             self._server.stop()
             self._server.wait()
@@ -299,6 +302,24 @@ class AgentManager:
         for collector in self.collectors:
             collector.stop()
         self._pool.shutdown(wait=False)
+
+    def report_stop(self):
+        """Cast ``report_agent_stop`` (node, last reported cycle) to the
+        engine; True when sent. Buffered messages are flushed first."""
+        cycle = (self._last_cycle if self._last_cycle is not None
+                 else self.cycle_now())
+        try:
+            self.flush()
+            self._engine_api().report_agent_stop(self.context, self.node,
+                                                 cycle)
+        except Exception as exc:
+            LOG.warning('Could not tell the engine that the agent of %s '
+                        'stops (%s: %s); it will be judged silent',
+                        self.node, type(exc).__name__, exc)
+            return False
+        LOG.info('Agent of %s stopping after cycle %s: engine told',
+                 self.node, cycle)
+        return True
 
     def request_stop(self):
         """Ask the running agent to stop (from a signal handler)."""

@@ -71,3 +71,4 @@ class TestAgentEndpoint(test_base.TestCase):
                    group='agent')
         answer = self.endpoint.restart_service(self.context, 'libvirtd')
         self.assertFalse(answer['restarted'])
+
