@@ -292,6 +292,9 @@ class AgentManager:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+            # A service that ran its cycles stops on purpose: say so, so
+            # that the engine does not take the silence for a dead node.
+            self.report_stop()
         if self._server is not None:
             self._server.stop()
             self._server.wait()
@@ -299,6 +302,24 @@ class AgentManager:
         for collector in self.collectors:
             collector.stop()
         self._pool.shutdown(wait=False)
+
+    def report_stop(self):
+        """Cast ``report_agent_stop`` (node, last reported cycle) to the
+        engine; True when sent. Buffered messages are flushed first."""
+        cycle = (self._last_cycle if self._last_cycle is not None
+                 else self.cycle_now())
+        try:
+            self.flush()
+            self._engine_api().report_agent_stop(self.context, self.node,
+                                                 cycle)
+        except Exception as exc:
+            LOG.warning('Could not tell the engine that the agent of %s '
+                        'stops (%s: %s); it will be judged silent',
+                        self.node, type(exc).__name__, exc)
+            return False
+        LOG.info('Agent of %s stopping after cycle %s: engine told',
+                 self.node, cycle)
+        return True
 
     def request_stop(self):
         """Ask the running agent to stop (from a signal handler)."""
@@ -349,5 +370,34 @@ class AgentEndpoint:
             LOG.error('Restart of %s exited %s: %s', service,
                       proc.returncode, detail)
             return {'service': service, 'restarted': False,
+                    'running': False,
                     'detail': 'exit %s: %s' % (proc.returncode, detail)}
-        return {'service': service, 'restarted': True, 'detail': ''}
+        state = self._wait_running(service)
+        if state != 'running':
+            LOG.error('Service %s is %s after its restart', service, state)
+            return {'service': service, 'restarted': True, 'running': False,
+                    'state': state,
+                    'detail': 'restart command succeeded but the service is '
+                              '%s' % state}
+        LOG.info('Service %s is running again', service)
+        return {'service': service, 'restarted': True, 'running': True,
+                'state': state, 'detail': ''}
+
+    def _wait_running(self, service):
+        """The service's state as the services collector sees it, once
+        running or after ``[agent] restart_timeout``."""
+        from vmguard.agent.collectors import services as services_collector
+
+        collector = services_collector.ServicesCollector(self.conf)
+        deadline = time.monotonic() + self.conf.agent.restart_timeout
+        state = 'unknown'
+        while True:
+            try:
+                found = {s.name: s.state
+                         for s in collector.collect().services}
+                state = found.get(service, 'unknown')
+            except Exception as exc:
+                LOG.warning('Cannot read the state of %s: %s', service, exc)
+            if state == 'running' or time.monotonic() >= deadline:
+                return state
+            time.sleep(0.5)

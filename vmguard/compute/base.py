@@ -112,6 +112,9 @@ class Server:
     vcpus: int = 0
     ram_mb: int = 0
     name: str | None = None
+    vm_state: str | None = None          # Nova's vm_state (active, error..)
+    metadata: dict = dataclasses.field(default_factory=dict)
+    flavor_extra_specs: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -124,6 +127,7 @@ class Service:
     status: str                 # 'enabled' | 'disabled'
     forced_down: bool = False
     disabled_reason: str | None = None
+    updated_at: str | None = None       # Nova's last heartbeat of it
 
     @property
     def is_down(self):

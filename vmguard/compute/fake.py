@@ -27,6 +27,17 @@ from oslo_utils import timeutils
 from vmguard.compute import base
 
 
+_VM_STATES = {base.ACTIVE: 'active', base.SHUTOFF: 'stopped',
+              base.ERROR: 'error', base.PAUSED: 'paused',
+              base.VERIFY_RESIZE: 'resized'}
+
+
+def _synced(server):
+    # Nova's vm_state follows the status the fake moved the server to.
+    server.vm_state = _VM_STATES.get(server.status, server.vm_state)
+    return server
+
+
 class FakeComputeDriver(base.ComputeDriver):
 
     def __init__(self):
@@ -51,10 +62,15 @@ class FakeComputeDriver(base.ComputeDriver):
         return self.services[host]
 
     def add_server(self, server_id, host, status=base.ACTIVE, vcpus=1,
-                   ram_mb=512):
+                   ram_mb=512, metadata=None, flavor_extra_specs=None,
+                   vm_state=None, task_state=None):
+        if vm_state is None:
+            vm_state = _VM_STATES.get(status, 'active')
         self.servers[server_id] = base.Server(
             id=server_id, status=status, host=host, vcpus=vcpus,
-            ram_mb=ram_mb, name=server_id)
+            ram_mb=ram_mb, name=server_id, vm_state=vm_state,
+            task_state=task_state, metadata=dict(metadata or {}),
+            flavor_extra_specs=dict(flavor_extra_specs or {}))
         return self.servers[server_id]
 
     def fail_next(self, method, *errors):
@@ -113,11 +129,11 @@ class FakeComputeDriver(base.ComputeDriver):
 
     def get_server(self, server_id):
         self._record('get_server', server_id)
-        return self._server(server_id)
+        return _synced(self._server(server_id))
 
     def list_servers(self, host):
         self._record('list_servers', host)
-        return [s for s in self.servers.values() if s.host == host]
+        return [_synced(s) for s in self.servers.values() if s.host == host]
 
     def get_service(self, host):
         self._record('get_service', host)

@@ -61,7 +61,11 @@ def _server(body):
         host=body.get('OS-EXT-SRV-ATTR:host'),
         task_state=body.get('OS-EXT-STS:task_state'),
         vcpus=int(flavor.get('vcpus') or 0),
-        ram_mb=int(flavor.get('ram') or 0), name=body.get('name'))
+        ram_mb=int(flavor.get('ram') or 0), name=body.get('name'),
+        vm_state=body.get('OS-EXT-STS:vm_state'),
+        metadata=dict(body.get('metadata') or {}),
+        # Embedded in the server since microversion 2.47 (admin policy).
+        flavor_extra_specs=dict(flavor.get('extra_specs') or {}))
 
 
 class NovaComputeDriver(base.ComputeDriver):
@@ -175,7 +179,8 @@ class NovaComputeDriver(base.ComputeDriver):
         return base.Service(id=svc['id'], host=svc['host'],
                             state=svc['state'], status=svc['status'],
                             forced_down=bool(svc.get('forced_down')),
-                            disabled_reason=svc.get('disabled_reason'))
+                            disabled_reason=svc.get('disabled_reason'),
+                            updated_at=svc.get('updated_at'))
 
     def list_instance_actions(self, server_id):
         resp, _rid = self._request(

@@ -13,6 +13,7 @@
 from oslo_config import cfg
 
 from vmguard.conf import agent
+from vmguard.conf import alerts
 from vmguard.conf import api
 from vmguard.conf import coordination
 from vmguard.conf import database
@@ -27,6 +28,7 @@ CONF = cfg.CONF
 
 default.register_opts(CONF)
 agent.register_opts(CONF)
+alerts.register_opts(CONF)
 api.register_opts(CONF)
 coordination.register_opts(CONF)
 database.register_opts(CONF)

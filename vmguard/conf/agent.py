@@ -69,7 +69,8 @@ opts = [
                     'the engine addresses one node.'),
     cfg.IntOpt('restart_timeout', default=60, min=1, max=3600,
                help='Seconds the restart command may take before it is '
-                    'killed and the restart reported as failed.'),
+                    'killed and the restart reported as failed; then as '
+                    'long again for the service to be seen running.'),
     cfg.IntOpt('send_retries', default=0, min=0, max=10,
                help='Connection retries of one cast to the engine before '
                     'the message is buffered (see buffer_size). Keep it '

@@ -18,6 +18,7 @@ here by hand, reviewers see it.
 
 
 from vmguard.conf import agent
+from vmguard.conf import alerts
 from vmguard.conf import api
 from vmguard.conf import coordination
 from vmguard.conf import database
@@ -28,7 +29,7 @@ from vmguard.conf import nova
 from vmguard.conf import recovery
 from vmguard.conf import retention
 
-_MODULES = (default, agent, api, coordination, database, engine, nova,
+_MODULES = (default, agent, alerts, api, coordination, database, engine, nova,
             notifications, recovery, retention)
 
 

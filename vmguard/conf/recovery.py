@@ -55,12 +55,52 @@ opts = [
                help='R9: seconds to wait for the BMC to confirm that a '
                     'silent node is powered off before evacuating it. '
                     'Without confirmation the recovery is escalated.'),
+    cfg.IntOpt('compute_down_timeout', default=120, min=0, max=3600,
+               help='R9, before fencing: seconds to wait for Nova to '
+                    'report the silent node\'s nova-compute service down '
+                    '(its own heartbeat; set at least Nova\'s '
+                    'service_down_time). Still up after that: the recovery '
+                    'escalates "agent silent, compute alive" and touches '
+                    'nothing.'),
+    cfg.ListOpt('fencers', default=['redfish', 'ipmi', 'none'],
+                help='R9 fencing: fencers from the vmguard.fencers entry '
+                     'point namespace, tried in this order; the first '
+                     'that has the node configured powers it off. '
+                     '"redfish" uses [recovery] bmc_redfish, "ipmi" '
+                     '[recovery] bmc_ipmi, "none" takes every node and '
+                     'refuses unless fence_without_bmc is true.'),
     cfg.DictOpt('bmc_redfish', default={},
                 help='R9 fencing through the BMC: node name -> Redfish '
                      'URL of its system resource, e.g. '
-                     'cmp-01:https://bmc-01/redfish/v1/Systems/1. Nodes '
-                     'not listed are fenced by forcing their Nova compute '
-                     'service down only.'),
+                     'cmp-01:https://bmc-01/redfish/v1/Systems/1.'),
+    cfg.DictOpt('bmc_ipmi', default={},
+                help='R9 fencing through the BMC: node name -> IPMI '
+                     'address of its BMC, host or host:port (default port '
+                     '623), e.g. cmp-02:10.0.0.12. Credentials are '
+                     'bmc_username and bmc_password.'),
+    cfg.BoolOpt('fence_without_bmc', default=False,
+                help='R9 on a node with no BMC configured: when false '
+                     '(default) the recovery escalates and no server is '
+                     'touched; set true only when another fencing exists '
+                     '(e.g. a PDU or storage fencing outside vmguard), '
+                     'then the node is forced down in Nova and evacuated '
+                     'without a power off by vmguard.'),
+    cfg.BoolOpt('protect_by_default', default=True,
+                help='Servers that set no vmguard:protect (in their '
+                     'metadata or their flavor\'s extra specs) are '
+                     'recovered (true) or left alone (false, then only '
+                     'servers with vmguard:protect=true are).'),
+    cfg.BoolOpt('recover_error_state', default=False,
+                help='Recover (reboot or move) servers whose Nova vm_state '
+                     'is error. False: such servers are skipped and left '
+                     'to an operator.'),
+    cfg.IntOpt('restart_confirm_timeout', default=150, min=1, max=7200,
+               help='R7 restart_service: seconds to wait for the agent\'s '
+                    'answer (its restart command, then the service seen '
+                    'running; at least twice the agent\'s [agent] '
+                    'restart_timeout). The recovery succeeds only when '
+                    'the agent reports the service running; otherwise it '
+                    'fails with the agent\'s reason.'),
     cfg.StrOpt('bmc_username', help='User name for the BMCs.'),
     cfg.StrOpt('bmc_password', secret=True, help='Password for the BMCs.'),
     cfg.BoolOpt('bmc_verify', default=True,

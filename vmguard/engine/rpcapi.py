@@ -30,9 +30,12 @@ class EngineAPI:
       after the owning engine) with ``forwarded=True``; the owner judges
       it without looking at the hash ring again (no forwarding loops while
       the engines' rings disagree).
+    * 1.2 - ``report_agent_stop`` (cast): the agent of a node stops on
+      purpose after its last reported cycle (SPEC Revision 2: its node is
+      not judged silent until it reports again).
     """
 
-    RPC_API_VERSION = '1.1'
+    RPC_API_VERSION = '1.2'
 
     def __init__(self, conf, transport=None, version_cap=None):
         target = messaging.Target(topic=conf.engine.topic,
@@ -50,6 +53,12 @@ class EngineAPI:
         """Cast a VM crash event (sent at once, between cycles)."""
         cctxt = self.client.prepare(version='1.0')
         cctxt.cast(context, 'report_vm_event', event=event)
+
+    def report_agent_stop(self, context, node, cycle):
+        """Cast: the agent of ``node`` stops on purpose; ``cycle`` is the
+        last cycle it reported (a going-away record)."""
+        cctxt = self.client.prepare(version='1.2')
+        cctxt.cast(context, 'report_agent_stop', node=node, cycle=cycle)
 
     def forward_snapshot(self, context, server, snapshot):
         """Engine to engine: pass a snapshot to the node's owner."""

@@ -591,10 +591,7 @@ def _default_executor(conf):
     from vmguard.agent import rpcapi as agent_rpcapi
     agents = agent_rpcapi.AgentAPI(conf)
 
-    def restart_service(context, recovery, decision):
-        agents.restart_service(context, decision.node, decision.service)
-        return 'succeeded', 'restart of %s requested from the agent of %s' % (
-            decision.service, decision.node)
-
-    executor.register_handler('restart_service', restart_service)
+    executor.register_handler('restart_service',
+                              recovery_mod.restart.RestartServiceHandler(
+                                  agents))
     return executor

@@ -58,3 +58,19 @@ class RecoveryPayload(objects_base.VmguardObject):
         'status': fields.StringField(nullable=True),
         'error': fields.StringField(nullable=True),
     }
+
+
+@objects_base.VmguardObjectRegistry.register
+class AlertPayload(objects_base.VmguardObject):
+    """Payload of ``vmguard.alert``: an escalation, or a recovery that
+    gave up, that a person must look at."""
+
+    # Version 1.0: initial version
+    VERSION = '1.0'
+
+    fields = {
+        'decision': fields.ObjectField('DecisionPayload'),
+        'recovery': fields.StringField(),
+        'status': fields.StringField(),
+        'message': fields.StringField(nullable=True),
+    }

@@ -64,7 +64,7 @@ def wait_for(predicate, timeout, interval=0.05, what='condition'):
 
 
 class _Endpoint:
-    target = messaging.Target(version='1.0')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, received):
         self.received = received
@@ -74,6 +74,10 @@ class _Endpoint:
 
     def report_vm_event(self, context, event):
         self.received.put((time.monotonic(), 'vm_event', event))
+
+    def report_agent_stop(self, context, node, cycle):
+        self.received.put((time.monotonic(), 'agent_stop',
+                           {'node': node, 'cycle': cycle}))
 
 
 class RecordingEngine(fixtures.Fixture):

@@ -148,3 +148,13 @@ class TestAgentProcess(agent_fixtures.AgentFunctionalTestCase):
               % rss[0].strip())
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(0, proc.wait(60))
+        # The clean stop: a going-away cast after the last snapshot, with
+        # the last cycle the agent reported.
+        while True:
+            _arrived, kind, obj = engine.get(timeout=10)
+            if kind == 'snapshot':
+                cycles.add(obj.cycle)
+                continue
+            self.assertEqual('agent_stop', kind)
+            break
+        self.assertEqual({'node': 'cmp-daemon', 'cycle': max(cycles)}, obj)

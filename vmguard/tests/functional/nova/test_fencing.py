@@ -11,19 +11,11 @@
 # under the License.
 
 
-"""R9 fencing through a Redfish BMC: sushy-tools' emulator (fake systems,
-which apply power actions 1-11 s after they are asked, like real BMCs)."""
+"""The fencers against real BMC emulators: Redfish (sushy-tools' emulator,
+whose fake systems apply power actions 1-11 s after they are asked, like
+real BMCs) and IPMI (OpenIPMI's ipmi_sim)."""
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
-
-import fixtures
 
 from vmguard.compute import base as compute_base
 from vmguard.compute import fake
@@ -31,70 +23,14 @@ from vmguard.compute import fencing
 from vmguard.db import api as db_api
 from vmguard.engine import recovery
 from vmguard.tests.functional import base
-
-SYSTEM = '27946b59-9e44-4fa7-8e91-f3527a1ef094'
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-class SushyEmulator(fixtures.Fixture):
-    """sushy-emulator with one fake system, powered on."""
-
-    def _setUp(self):
-        self.dir = tempfile.mkdtemp(prefix='vmguard-bmc-')
-        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
-        config = os.path.join(self.dir, 'emulator.conf')
-        with open(config, 'w') as f:
-            f.write('SUSHY_EMULATOR_STATE_DIR = %r\n'
-                    'SUSHY_EMULATOR_FAKE_DRIVER = True\n'
-                    'SUSHY_EMULATOR_FAKE_SYSTEMS = [{"uuid": %r, '
-                    '"name": "cmp-bmc", "power_state": "On", '
-                    '"external_notifier": False, "nics": []}]\n'
-                    % (os.path.join(self.dir, 'state'), SYSTEM))
-        exe = os.path.join(os.path.dirname(sys.executable), 'sushy-emulator')
-        if not os.path.exists(exe):
-            exe = shutil.which('sushy-emulator')
-        self.port = _free_port()
-        self.log = open(os.path.join(self.dir, 'emulator.log'), 'wb')
-        self.addCleanup(self.log.close)
-        self.proc = subprocess.Popen(
-            [exe, '--config', config, '--fake', '-i', '127.0.0.1',
-             '-p', str(self.port)], stdout=self.log, stderr=self.log)
-        self.addCleanup(self._stop)
-        self.url = 'http://127.0.0.1:%d/redfish/v1/Systems/%s' % (
-            self.port, SYSTEM)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(self.url, timeout=2).read()
-                return
-            except OSError:
-                if self.proc.poll() is not None or \
-                        time.monotonic() > deadline:
-                    with open(os.path.join(self.dir, 'emulator.log')) as f:
-                        log = f.read()[-3000:]
-                    raise AssertionError('sushy-emulator did not start: %s'
-                                         % log) from None
-                time.sleep(0.2)
-
-    def _stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+from vmguard.tests.functional.nova import bmc
 
 
 class TestRedfishFencing(base.FunctionalTestCase):
 
     def setUp(self):
         super().setUp()
-        self.bmc = self.useFixture(SushyEmulator())
+        self.bmc = self.useFixture(bmc.SushyEmulator())
         self.fencer = fencing.RedfishFencer(systems={'cmp-1': self.bmc.url},
                                             username='', password='',
                                             verify=False)
@@ -110,7 +46,8 @@ class TestRedfishFencing(base.FunctionalTestCase):
 
     def test_r9_fences_through_bmc_before_evacuating(self):
         self.mariadb()
-        self.flags(group='recovery', poll_interval=0.05, fence_timeout=30)
+        self.flags(group='recovery', poll_interval=0.05, fence_timeout=30,
+                   compute_down_timeout=0)
         driver = fake.FakeComputeDriver()
         for host in ('cmp-1', 'cmp-2', 'cmp-3'):
             driver.add_host(host)
@@ -146,5 +83,30 @@ class TestRedfishFencing(base.FunctionalTestCase):
         rec = db_api.recovery_get_by_decision(self.context, decision.id)
         actions = [a.action for a in
                    db_api.recovery_action_list(self.context, rec.id)]
-        self.assertEqual(['force_down', 'power_off', 'evacuate'],
-                         actions[:3])
+        self.assertEqual(['check_compute', 'power_off', 'power_off_confirm',
+                          'force_down', 'evacuate'], actions[:5])
+
+
+class TestIPMIFencing(base.FunctionalTestCase):
+
+    def test_power_off_confirmed_by_the_bmc(self):
+        sim = self.useFixture(bmc.IpmiSimBMC())
+        fencer = fencing.IPMIFencer(bmcs={'cmp-1': sim.address},
+                                    username=sim.USER,
+                                    password=sim.PASSWORD)
+        self.assertTrue(fencer.configured('cmp-1'))
+        self.assertFalse(fencer.configured('cmp-2'))
+        self.assertEqual(fencing.POWER_ON, fencer.power_state('cmp-1'))
+        self.assertFalse(fencer.wait_off('cmp-1', 0.5))
+        self.assertTrue(sim.host_running())
+        fencer.power_off('cmp-1')
+        self.assertTrue(fencer.wait_off('cmp-1', 30))
+        self.assertFalse(sim.host_running())
+        # Idempotent once off.
+        fencer.power_off('cmp-1')
+
+    def test_unreachable_bmc_is_a_fencing_error(self):
+        fencer = fencing.IPMIFencer(bmcs={'cmp-1': '127.0.0.1:%d' % (
+            bmc.free_port(bmc.socket.SOCK_DGRAM))}, username='admin',
+            password='x')
+        self.assertRaises(fencing.FencingError, fencer.power_off, 'cmp-1')

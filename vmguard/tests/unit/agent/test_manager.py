@@ -74,6 +74,9 @@ class _Engine:
     def report_vm_event(self, context, event):
         self._cast('vm_event', event)
 
+    def report_agent_stop(self, context, node, cycle):
+        self._cast('agent_stop', (node, cycle))
+
 
 class TestCollect(test_base.TestCase):
 
@@ -176,3 +179,32 @@ class TestBuffer(test_base.TestCase):
                          [(k, o.cycle if k == 'snapshot' else o.uuid)
                           for k, o in self.engine.sent])
         self.assertEqual(0, self.agent.buffered())
+
+
+class TestCleanStop(test_base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(node_name='cmp-01', group='agent')
+        self.engine = _Engine()
+        self.agent = manager.AgentManager(self.conf, collectors=[],
+                                          engine_api=self.engine)
+
+    def test_report_stop_flushes_then_names_the_last_cycle(self):
+        self.engine.down = True
+        self.agent.send_snapshot(self.agent.collect(7))
+        self.agent._last_cycle = 7
+        self.engine.down = False
+        self.assertTrue(self.agent.report_stop())
+        self.assertEqual(['snapshot', 'agent_stop'],
+                         [k for k, _ in self.engine.sent])
+        self.assertEqual(('cmp-01', 7), self.engine.sent[-1][1])
+
+    def test_broker_away_at_stop_is_logged_not_raised(self):
+        self.engine.down = True
+        self.assertFalse(self.agent.report_stop())
+
+    def test_once_mode_sends_no_agent_stop(self):
+        # stop() without a running cycle loop (vmguard-agent --once).
+        self.agent.stop()
+        self.assertEqual([], self.engine.sent)

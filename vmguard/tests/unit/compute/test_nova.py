@@ -133,15 +133,23 @@ class TestNovaDriverHTTP(test_base.TestCase):
         _Handler.answers['/v2.1/servers/s1'] = (200, {'server': {
             'id': 's1', 'status': 'ACTIVE', 'name': 'web',
             'OS-EXT-SRV-ATTR:host': 'cmp-1', 'OS-EXT-STS:task_state': None,
-            'flavor': {'vcpus': 2, 'ram': 2048}}})
+            'OS-EXT-STS:vm_state': 'active',
+            'metadata': {'vmguard:protect': 'false'},
+            'flavor': {'vcpus': 2, 'ram': 2048, 'extra_specs': {
+                'vmguard:protect': 'true', 'hw:watchdog_action': 'pause'}}}})
         _Handler.answers[
             '/v2.1/os-services?binary=nova-compute&host=cmp-1'] = (200, {
                 'services': [{'id': 'uuid-1', 'host': 'cmp-1',
                               'state': 'down', 'status': 'enabled',
                               'forced_down': True}]})
         server = self.driver.get_server('s1')
-        self.assertEqual(('cmp-1', 2, 2048),
-                         (server.host, server.vcpus, server.ram_mb))
+        self.assertEqual(('cmp-1', 2, 2048, 'active'),
+                         (server.host, server.vcpus, server.ram_mb,
+                          server.vm_state))
+        # The flavor's extra specs come with the server (2.47+).
+        self.assertEqual(({'vmguard:protect': 'false'}, 'true'),
+                         (server.metadata,
+                          server.flavor_extra_specs['vmguard:protect']))
         service = self.driver.get_service('cmp-1')
         self.assertTrue(service.is_down)
         _Handler.answers['/v2.1/os-services/uuid-1'] = (200, {})

@@ -10,28 +10,43 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import json
+
 from vmguard.compute import base
 from vmguard.compute import fake
+from vmguard.compute import fencing
 from vmguard.db import api as db_api
 from vmguard.engine import recovery
 from vmguard.tests import base as test_base
 
 
-class StaticFencer:
-    """A BMC seam for unit tests: nodes it knows power off at once."""
+class StaticFencer(fencing.Fencer):
+    """A BMC seam for unit tests: nodes it knows power off at once (the
+    order of its calls is appended to ``log`` when given)."""
 
-    def __init__(self, nodes=(), confirm=True):
+    name = 'static'
+
+    def __init__(self, nodes=(), confirm=True, log=None):
+        super().__init__(sleep=lambda s: None)
         self.nodes = set(nodes)
         self.confirm = confirm
         self.powered_off = []
+        self.log = log if log is not None else []
 
     def configured(self, node):
         return node in self.nodes
 
     def power_off(self, node):
         self.powered_off.append(node)
+        self.log.append(('power_off', node))
+
+    def power_state(self, node):
+        if node in self.powered_off and self.confirm:
+            return fencing.POWER_OFF
+        return fencing.POWER_ON
 
     def wait_off(self, node, timeout):
+        self.log.append(('wait_off', node))
         return self.confirm
 
 
@@ -43,7 +58,7 @@ class RecoveryTestCase(test_base.DbTestCase):
         # SQLite database: run one Nova action at a time here (parallel
         # recoveries are exercised against MariaDB in the functional tests).
         self.flags(group='recovery', retry_interval=0.0, poll_interval=0.05,
-                   max_concurrent=1)
+                   max_concurrent=1, compute_down_timeout=0)
         self.driver = fake.FakeComputeDriver()
         for host in ('cmp-1', 'cmp-2', 'cmp-3'):
             self.driver.add_host(host)
@@ -88,6 +103,7 @@ class RecoveryTestCase(test_base.DbTestCase):
 class TestReboot(RecoveryTestCase):
 
     def test_hard_reboot_recorded_and_succeeds(self):
+        self.flags(group='recovery', recover_error_state=True)
         self.driver.add_server('vm-1', 'cmp-1', status=base.ERROR)
         decision = self._decision('reboot', vm='vm-1')
         self.assertEqual('succeeded', self.executor.execute(decision))
@@ -231,8 +247,9 @@ class TestEvacuate(RecoveryTestCase):
         self.assertEqual([], self.driver.calls_of('evacuate_server'))
         self.assertEqual(1, len(self.driver.calls_of('migrate_server')))
         self.assertEqual(1, len(self.driver.calls_of('confirm_migration')))
-        # R3 wants the crashed server running again.
-        self.assertEqual(base.ACTIVE, self.driver.servers['vm-1'].status)
+        # Nova had stopped it: moved, never started by vmguard.
+        self.assertEqual(base.SHUTOFF, self.driver.servers['vm-1'].status)
+        self.assertEqual([], self.driver.calls_of('start_server'))
         self.assertEqual('cmp-2', self.driver.servers['vm-1'].host)
 
     def test_rejected_target_falls_back_to_next_eligible(self):
@@ -313,12 +330,32 @@ class TestMigrateAll(RecoveryTestCase):
         self.driver.services['cmp-1'].state = 'down'
         self.driver.add_server('vm-a', 'cmp-1')
         self.driver.add_server('vm-b', 'cmp-1', status=base.SHUTOFF)
+        # Nova and the BMC calls in one sequence.
+        real_force_down = self.driver.force_down_service
+
+        def force_down(host, request_id, forced_down=True):
+            self.fencer.log.append(('force_down', host))
+            return real_force_down(host, request_id, forced_down)
+
+        self.driver.force_down_service = force_down
         decision = self._decision('migrate_all', target='cmp-2', rule='R9')
         self.assertEqual('succeeded', self.executor.execute(decision))
         names = [c[0] for c in self.driver.calls
                  if not c[0].startswith(('get_', 'list_'))]
         self.assertEqual('force_down_service', names[0])
+        self.assertEqual([('power_off', 'cmp-1'), ('wait_off', 'cmp-1'),
+                          ('force_down', 'cmp-1')], self.fencer.log)
         self.assertEqual(['cmp-1'], self.fencer.powered_off)
+        rows = db_api.recovery_action_list(self.context,
+                                           self._recovery(decision).id)
+        self.assertEqual(['check_compute', 'power_off', 'power_off_confirm',
+                          'force_down'], [r.action for r in rows][:4])
+        self.assertEqual(['done', 'done', 'done', 'accepted'],
+                         [r.status for r in rows[:4]])
+        confirm = json.loads(rows[2].detail)
+        self.assertEqual(('static', 'off'),
+                         (confirm['fencer'], confirm['power_state']))
+        self.assertEqual('down', json.loads(rows[0].detail)['nova_state'])
         self.assertEqual(2, names.count('evacuate_server'))
         # Running before -> started again; stopped stays stopped (2.95).
         self.assertEqual(base.ACTIVE, self.driver.servers['vm-a'].status)
@@ -327,11 +364,86 @@ class TestMigrateAll(RecoveryTestCase):
     def test_r9_unconfirmed_power_off_escalates_without_evacuating(self):
         self.fencer.nodes.add('cmp-1')
         self.fencer.confirm = False
+        self.driver.services['cmp-1'].state = 'down'
         self.driver.add_server('vm-a', 'cmp-1')
         decision = self._decision('migrate_all', rule='R9')
         self.assertEqual('escalated', self.executor.execute(decision))
         self.assertEqual([], self.driver.calls_of('evacuate_server'))
         self.assertIn('did not confirm', self._recovery(decision).error)
+        self.assertEqual([], self.driver.calls_of('force_down_service'))
+
+    def test_r9_compute_alive_escalates_and_touches_nothing(self):
+        self.fencer.nodes.add('cmp-1')
+        self.driver.add_server('vm-a', 'cmp-1')
+        decision = self._decision('migrate_all', rule='R9')
+        self.assertEqual('escalated', self.executor.execute(decision))
+        self.assertIn('agent silent, compute alive',
+                      self._recovery(decision).error)
+        self.assertEqual([], self.fencer.log)
+        self.assertEqual(['get_service'], sorted({c[0] for c in
+                                                  self.driver.calls}))
+        [row] = db_api.recovery_action_list(self.context,
+                                            self._recovery(decision).id)
+        self.assertEqual(('check_compute', 'failed', 'up'),
+                         (row.action, row.status,
+                          json.loads(row.detail)['nova_state']))
+        self.assertEqual(1, len(self.alerts))
+
+    def test_r9_waits_for_nova_to_see_the_compute_down(self):
+        self.flags(group='recovery', compute_down_timeout=30)
+        self.fencer.nodes.add('cmp-1')
+        service = self.driver.services['cmp-1']
+        looks = []
+        real_get = self.driver.get_service
+
+        def get_service(host):
+            looks.append(host)
+            if len(looks) == 3:
+                service.state = 'down'   # Nova's heartbeat timed out
+            return real_get(host)
+
+        self.driver.get_service = get_service
+        decision = self._decision('migrate_all', rule='R9')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self.assertEqual(['cmp-1'], self.fencer.powered_off)
+
+    def test_r9_no_bmc_refused_without_fence_without_bmc(self):
+        self.driver.services['cmp-1'].state = 'down'
+        self.driver.add_server('vm-a', 'cmp-1')
+        decision = self._decision('migrate_all', rule='R9')
+        self.assertEqual('escalated', self.executor.execute(decision))
+        self.assertIn('fence_without_bmc', self._recovery(decision).error)
+        self.assertEqual([], self.driver.calls_of('force_down_service'))
+        self.assertEqual([], self.driver.calls_of('evacuate_server'))
+        self.assertEqual('cmp-1', self.driver.servers['vm-a'].host)
+        rows = db_api.recovery_action_list(self.context,
+                                           self._recovery(decision).id)
+        self.assertEqual([('check_compute', 'done'), ('power_off',
+                                                      'rejected')],
+                         [(r.action, r.status) for r in rows])
+        self.assertEqual('none', json.loads(rows[1].detail)['fencer'])
+
+    def test_r9_no_bmc_with_fence_without_bmc(self):
+        self.flags(group='recovery', fence_without_bmc=True)
+        self.driver.services['cmp-1'].state = 'down'
+        self.driver.add_server('vm-a', 'cmp-1')
+        decision = self._decision('migrate_all', rule='R9')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self.assertEqual(1, len(self.driver.calls_of('force_down_service')))
+        self.assertNotEqual('cmp-1', self.driver.servers['vm-a'].host)
+
+    def test_r9_resumed_does_not_power_off_twice(self):
+        self.fencer.nodes.add('cmp-1')
+        self.driver.services['cmp-1'].state = 'down'
+        decision = self._decision('migrate_all', rule='R9')
+        self.driver.fail_next('force_down_service', base.ComputeRejected(
+            code=400, reason='boom'))
+        self.assertEqual('failed', self.executor.execute(decision))
+        rec = self._recovery(decision)
+        db_api.recovery_transition(self.context, rec.id, 'pending',
+                                   expected='failed')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self.assertEqual(['cmp-1'], self.fencer.powered_off)
 
     def test_mass_failure_guard_alerts_instead_of_fencing(self):
         self._node('cmp-1', last_cycle=5)
@@ -343,6 +455,7 @@ class TestMigrateAll(RecoveryTestCase):
         self.assertIn('mass failure', self.alerts[0][1])
 
     def test_unmovable_server_escalates_others_moved(self):
+        self.flags(group='recovery', recover_error_state=True)
         self.driver.add_server('vm-a', 'cmp-1')
         self.driver.add_server('vm-e', 'cmp-1', status=base.ERROR)
         decision = self._decision('migrate_all', rule='R4')
@@ -494,3 +607,104 @@ class TestNodeActions(RecoveryTestCase):
         decision = self._decision('reboot', vm='vm-1')
         self.assertEqual('succeeded',
                          self.executor.submit(decision).result(timeout=10))
+
+
+class TestGuards(RecoveryTestCase):
+    """Maintenance, per-VM protection and Nova's state of the server."""
+
+    def _nova_calls(self):
+        return [c for c in self.driver.calls
+                if not c[0].startswith(('get_', 'list_'))]
+
+    def _skipped(self, decision):
+        self.assertEqual('skipped', self.executor.execute(decision))
+        self.assertEqual([], self._nova_calls())
+        return self._recovery(decision).error
+
+    def test_maintenance_skips_every_recovery_of_the_node(self):
+        self._node('cmp-1', maintenance=True)
+        self.driver.add_server('vm-1', 'cmp-1')
+        self.driver.services['cmp-1'].state = 'down'
+        self.fencer.nodes.add('cmp-1')
+        for action, vm, rule in (('reboot', 'vm-1', 'R1'),
+                                 ('evacuate', 'vm-1', 'R3'),
+                                 ('migrate_all', None, 'R9'),
+                                 ('disable_node', None, 'R8')):
+            decision = self._decision(action, vm=vm, rule=rule)
+            self.assertEqual('maintenance', self._skipped(decision))
+        self.assertEqual([], self.fencer.log)
+        self.assertEqual([], self.driver.calls)
+
+    def test_node_in_maintenance_is_never_a_target(self):
+        self._node('cmp-2', maintenance=True, ram_mb_free=60000)
+        self.driver.services['cmp-1'].state = 'down'
+        self.driver.add_server('vm-1', 'cmp-1')
+        decision = self._decision('evacuate', vm='vm-1', target='cmp-2',
+                                  rule='R3')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self.assertEqual('cmp-3', self.driver.servers['vm-1'].host)
+
+    def test_server_metadata_protect_false_is_skipped(self):
+        self.driver.add_server('vm-1', 'cmp-1',
+                               metadata={'vmguard:protect': 'false'})
+        decision = self._decision('reboot', vm='vm-1')
+        self.assertEqual('not protected', self._skipped(decision))
+
+    def test_flavor_protect_false_is_skipped(self):
+        self.driver.add_server('vm-1', 'cmp-1', flavor_extra_specs={
+            'vmguard:protect': 'False'})
+        decision = self._decision('reboot', vm='vm-1')
+        self.assertEqual('not protected', self._skipped(decision))
+
+    def test_protect_by_default_false_needs_an_opt_in(self):
+        self.flags(group='recovery', protect_by_default=False)
+        self.driver.add_server('vm-1', 'cmp-1')
+        self.driver.add_server('vm-2', 'cmp-1', flavor_extra_specs={
+            'vmguard:protect': 'true'})
+        self.assertEqual('not protected', self._skipped(
+            self._decision('reboot', vm='vm-1')))
+        self.assertEqual('succeeded', self.executor.execute(
+            self._decision('reboot', vm='vm-2')))
+        # Metadata false wins over a flavor that opts in.
+        self.driver.add_server('vm-3', 'cmp-1', metadata={
+            'vmguard:protect': 'no'}, flavor_extra_specs={
+            'vmguard:protect': 'true'})
+        self.driver.calls.clear()
+        self.assertEqual('not protected', self._skipped(
+            self._decision('reboot', vm='vm-3')))
+
+    def test_nova_busy_stopped_and_error_are_skipped(self):
+        self.driver.add_server('vm-1', 'cmp-1', task_state='rebooting')
+        self.driver.add_server('vm-2', 'cmp-1', status=base.SHUTOFF)
+        self.driver.add_server('vm-3', 'cmp-1', status=base.ERROR)
+        self.assertIn('task_state rebooting', self._skipped(
+            self._decision('reboot', vm='vm-1')))
+        self.assertIn('stopped', self._skipped(
+            self._decision('reboot', vm='vm-2')))
+        self.assertIn('error state', self._skipped(
+            self._decision('reboot', vm='vm-3')))
+
+    def test_migrate_all_moves_protected_servers_only(self):
+        self.driver.add_server('vm-a', 'cmp-1')
+        self.driver.add_server('vm-b', 'cmp-1',
+                               metadata={'vmguard:protect': 'false'})
+        self.driver.add_server('vm-e', 'cmp-1', status=base.ERROR)
+        decision = self._decision('migrate_all', rule='R4')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self.assertNotEqual('cmp-1', self.driver.servers['vm-a'].host)
+        self.assertEqual('cmp-1', self.driver.servers['vm-b'].host)
+        self.assertEqual('cmp-1', self.driver.servers['vm-e'].host)
+        error = self._recovery(decision).error
+        self.assertIn('vm-b: not protected', error)
+        self.assertIn('vm-e: server in error state', error)
+
+    def test_r9_fences_even_when_no_server_is_protected(self):
+        self.fencer.nodes.add('cmp-1')
+        self.driver.services['cmp-1'].state = 'down'
+        self.driver.add_server('vm-a', 'cmp-1',
+                               metadata={'vmguard:protect': 'false'})
+        decision = self._decision('migrate_all', rule='R9')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self.assertEqual(['cmp-1'], self.fencer.powered_off)
+        self.assertEqual([], self.driver.calls_of('evacuate_server'))
+        self.assertEqual('cmp-1', self.driver.servers['vm-a'].host)

@@ -24,6 +24,7 @@ from vmguard.tests import base as test_base
 # and engines of different releases talking to each other. When this test
 # fails: bump the object's VERSION, document it, then update the hash.
 EXPECTED_OBJECT_HASHES = {
+    'AlertPayload': '1.0-b4ef4ba0399ea0b410a36a248ac1efbe',
     'DecisionPayload': '1.0-6aa1b511f8e96e139a64dfff736b395c',
     'ExternalItem': '1.0-da2ff77a8d08d56f4dc1a20cba2c18cf',
     'HardwareItem': '1.0-fb2b6dacd1a1832052c5b927735d3691',

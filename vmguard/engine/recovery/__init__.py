@@ -42,6 +42,10 @@ from vmguard.compute import base
 from vmguard.compute import fencing
 from vmguard import conf
 from vmguard.db import api as db_api
+from vmguard.engine.recovery import alerts
+from vmguard.engine.recovery import fence
+from vmguard.engine.recovery import guards
+from vmguard.engine.recovery import restart  # noqa: F401  (handler)
 from vmguard.engine import targets
 
 LOG = logging.getLogger(__name__)
@@ -54,6 +58,8 @@ MOVES = {
     'live': ('live_migrate', base.ACTION_LIVE_MIGRATE),
     'cold': ('migrate', base.ACTION_MIGRATE),
 }
+# Decisions about one server, re-read from Nova before they run.
+SERVER_ACTIONS = frozenset(('reboot', 'evacuate'))
 # Slack between vmguard's and Nova's clocks when looking for an action.
 CLOCK_SLACK = 2.0
 
@@ -88,29 +94,31 @@ def _detail(row):
         return {'text': row.detail}
 
 
-class RecoveryExecutor:
+class RecoveryExecutor(fence.FencingFlow):
     """Runs recoveries with a bounded pool of threads.
 
     :param driver: compute back end (default: ``[recovery]
         compute_driver``).
     :param owner: name written as the recovery owner (default ``host``).
-    :param fencer: BMC fencer (default: Redfish from ``[recovery]``).
+    :param fencer: a :class:`vmguard.compute.fencing.FencerSet`, or one
+        fencer (then nodes it does not know get the ``none`` fencer);
+        default: ``[recovery] fencers``.
     :param target_selector: callable(decision, server, exclude) -> ordered
         list of node names; default: the decision's target first, then the
         nodes vmguard knows as ``normal`` and not disabled, by free RAM.
     """
 
     def __init__(self, driver=None, owner=None, fencer=None,
-                 target_selector=None, sleep=time.sleep):
+                 target_selector=None, sleep=time.sleep, alerter=None):
         self.driver = driver if driver is not None else base.load_driver()
         self.owner = owner or CONF.host
-        self.fencer = (fencer if fencer is not None
-                       else fencing.RedfishFencer())
+        self.fencers = fencing.as_fencer_set(fencer)
         self._target_selector = target_selector or self._default_targets
         self._selector = targets.load_selector(
             CONF.engine.target_selector)
         self._sleep = sleep
         self._alert_hooks = []
+        self.alerter = alerter or alerts.AlertSender()
         self._handlers = {
             'reboot': self._do_reboot,
             'evacuate': self._do_evacuate,
@@ -149,6 +157,7 @@ class RecoveryExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=wait)
             self._pool = None
+        self.alerter.stop(wait=wait)
 
     def submit(self, decision):
         """Run the recovery of a stored decision in the pool; a future."""
@@ -199,11 +208,17 @@ class RecoveryExecutor:
         handler = self._handlers.get(decision.action)
         if status == 'pending':
             skip = None
+            node = self._node(context, decision.node)
             if handler is None:
                 skip = ('%s is not executed through the compute back end'
                         % decision.action)
-            elif self._dry_run(context, decision.node):
+            elif guards.in_maintenance(node):
+                skip = guards.SKIP_MAINTENANCE
+            elif db_api.effective_dry_run(context, node,
+                                          default=CONF.recovery.dry_run):
                 skip = 'dry-run: no action taken'
+            else:
+                skip = self._server_skip(decision)
             if skip:
                 try:
                     db_api.recovery_transition(context, recovery.id,
@@ -250,19 +265,34 @@ class RecoveryExecutor:
                                    error=(message or None))
         return final
 
-    def _dry_run(self, context, node_name):
+    @staticmethod
+    def _node(context, node_name):
         try:
-            node = db_api.node_get(context, node_name)
+            return db_api.node_get(context, node_name)
         except exception.NodeNotFound:
-            node = None
-        return db_api.effective_dry_run(context, node,
-                                        default=CONF.recovery.dry_run)
+            return None
+
+    def _server_skip(self, decision):
+        """Re-read the decision's server from Nova: why it must be left
+        alone, or None (also when Nova cannot tell now: the action then
+        fails or succeeds on its own)."""
+        if not decision.vm or decision.action not in SERVER_ACTIONS:
+            return None
+        try:
+            server = self._call(self.driver.get_server, decision.vm)
+        except base.ComputeError as exc:
+            LOG.warning('Server %s could not be read before its recovery: '
+                        '%s', decision.vm, exc)
+            return None
+        return guards.skip_reason(server,
+                                  starts=decision.action == 'reboot')
 
     def _alert(self, decision, recovery, status, message):
         LOG.error('ALERT: recovery %s %s: %s on %s (rule %s, vm %s, '
                   'decision %s): %s', recovery.uuid, status,
                   decision.action, decision.node, decision.rule,
                   decision.vm, decision.uuid, message)
+        self.alerter.send(decision, recovery, status, message)
         for hook in self._alert_hooks:
             try:
                 hook(decision, recovery, message)
@@ -612,49 +642,15 @@ class RecoveryExecutor:
         server = self._call(self.driver.get_server, decision.vm)
         service = self._call(self.driver.get_service, decision.node)
         mode = 'evacuate' if service.is_down else 'cold'
-        ok, why = self._move(run, server, mode, want_running=True)
+        # A server stopped on purpose is moved and stays stopped.
+        ok, why = self._move(run, server, mode,
+                             want_running=server.vm_state != 'stopped')
         if ok:
             return 'succeeded', None
         return 'escalated', 'server %s could not be moved off %s (%s)' % (
             decision.vm, decision.node, why)
 
     # --- migrate_all, fencing ------------------------------------------------
-
-    def _mass_failure(self, run):
-        nodes = db_api.node_list(run.context)
-        cycles = [n.last_cycle for n in nodes if n.last_cycle is not None]
-        if not nodes or not cycles:
-            return None
-        newest = max(cycles)
-        silent = [n.name for n in nodes
-                  if n.last_cycle is None or
-                  n.last_cycle <= newest - CONF.engine.silent_cycles]
-        ratio = len(silent) / len(nodes)
-        if ratio > CONF.recovery.mass_failure_ratio:
-            return ('mass failure guard: %d of %d nodes silent at once (%s); '
-                    'not fencing or evacuating' % (
-                        len(silent), len(nodes), ', '.join(sorted(silent))))
-        return None
-
-    def _fence(self, run, node):
-        """Force the compute service down, power off through the BMC and
-        wait for the BMC to confirm. Returns None or why it failed."""
-        self._issue(run, node, 'force_down', None, None,
-                    lambda rid: self.driver.force_down_service(node, rid))
-        if not self.fencer.configured(node):
-            LOG.warning('Node %s has no BMC configured: fenced by forcing its '
-                        'compute service down only', node)
-            return None
-        try:
-            self._issue(run, node, 'power_off', None, None,
-                        lambda rid: self.fencer.power_off(node))
-        except fencing.FencingError as exc:
-            return str(exc)
-        if not self.fencer.wait_off(node, CONF.recovery.fence_timeout):
-            return ('BMC of %s did not confirm the power off within %ss'
-                    % (node, CONF.recovery.fence_timeout))
-        LOG.info('Node %s is powered off (confirmed by its BMC)', node)
-        return None
 
     def _do_migrate_all(self, run):
         decision = run.decision
@@ -665,7 +661,7 @@ class RecoveryExecutor:
                 return 'escalated', guard
             why = self._fence(run, node)
             if why:
-                return 'escalated', 'fencing failed: %s' % why
+                return 'escalated', why
         service = self._call(self.driver.get_service, node)
         servers = {s.id: s for s in self._call(self.driver.list_servers,
                                                 node)}
@@ -680,10 +676,17 @@ class RecoveryExecutor:
                 except base.ServerNotFound:
                     continue
         plan = []
+        skipped = []
         for server in servers.values():
             # A move recorded by an earlier attempt is finished the same
             # way, whatever the server looks like now (e.g. MIGRATING).
             mode = self._recorded_mode(run, server.id)
+            why = None if mode is not None else guards.skip_reason(server)
+            if why:
+                LOG.info('Recovery %s: server %s skipped: %s',
+                         run.recovery.uuid, server.id, why)
+                skipped.append('%s: %s' % (server.id, why))
+                continue
             if mode is not None or server.host != node:
                 pass
             elif service.is_down:
@@ -714,11 +717,12 @@ class RecoveryExecutor:
                     ok, why = False, str(exc)
                 if not ok:
                     failures.append('%s: %s' % (server.id, why))
+        note = ('; skipped %s' % '; '.join(skipped)) if skipped else ''
         if failures:
-            return 'escalated', ('%d of %d servers of %s not moved: %s' % (
-                len(failures), len(plan), node, '; '.join(failures)))
-        return 'succeeded', ('%d servers moved' % len(plan)
-                             if plan else 'no servers on the node')
+            return 'escalated', ('%d of %d servers of %s not moved: %s%s' % (
+                len(failures), len(plan), node, '; '.join(failures), note))
+        return 'succeeded', (('%d servers moved' % len(plan)
+                              if plan else 'no servers moved') + note)
 
     def _recorded_mode(self, run, server_id):
         for row in db_api.recovery_action_list(run.context, run.recovery.id):
