@@ -63,6 +63,7 @@ class TestRedfishCollector(RedfishTestBase):
         self.assertEqual(
             {'system', 'chassis:1U', 'dimm:A1', 'dimm:A2',
              'disk:Disk.Bay.0', 'disk:Disk.Bay.1', 'nic:NIC1', 'psu:1U/0',
+             'storage:1',
              'psu:1U/1', 'fan:1U/Fan 1', 'temp:1U/CPU1 Temp'}, set(items))
         self.assertEqual(('DISK-SN-0002', 'oob', 'disk'),
                          (items['disk:Disk.Bay.1'].identity,
