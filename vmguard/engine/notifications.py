@@ -159,6 +159,16 @@ class ComputeServices:
     def is_target(self, host):
         return host not in self.unavailable()
 
+    def guard(self, directory):
+        """Leave the unavailable hosts out of ``directory.candidates()``
+        (the target selector's view), whoever's selector runs."""
+        candidates = directory.candidates
+
+        def available():
+            out = self.unavailable()
+            return [i for i in candidates() if i.name not in out]
+        directory.candidates = available
+
 
 class NovaNotificationEndpoint:
     """Endpoint of the listener on Nova's versioned notifications."""
@@ -394,8 +404,9 @@ class OrderedListener:
 def get_nova_listener(conf, engine, transport=None):
     """A notification listener on Nova's topic, own queue per engine.
 
-    Also sets ``engine.nova_services`` (:class:`ComputeServices`) for the
-    target selector.
+    Also sets ``engine.nova_services`` (:class:`ComputeServices`) and
+    keeps the computes Nova has disabled or forced down out of the
+    engine's target candidates.
     """
     if transport is None:
         url = (conf.notifications.nova_transport_url
@@ -404,8 +415,12 @@ def get_nova_listener(conf, engine, transport=None):
         transport = messaging.get_notification_transport(conf, url=url)
     targets = [messaging.Target(topic=conf.notifications.nova_topic,
                                 exchange=conf.notifications.nova_exchange)]
-    services = getattr(engine, 'nova_services', None) or ComputeServices()
-    engine.nova_services = services
+    services = getattr(engine, 'nova_services', None)
+    if services is None:
+        services = engine.nova_services = ComputeServices()
+        directory = getattr(engine, 'directory', None)
+        if directory is not None:
+            services.guard(directory)
     endpoint = NovaNotificationEndpoint(engine, services)
     pool = '%s.%s' % (conf.notifications.pool, conf.host)
     listener = messaging.get_notification_listener(

@@ -342,3 +342,12 @@ class TestNovaNotifications(EngineFunctionalTestCase):
                 'uuid': uuidutils.generate_uuid()}})
         wait_for(lambda: 'cmp-n3' in self.svc.engine.nova_services
                  .unavailable(), what='service.update consumed')
+        cycle = int(time.time() // self.conf.engine.cycle_interval)
+        for node in ('cmp-n3', 'cmp-n4'):
+            self.cast(streams.snapshot(node, cycle))
+        directory = self.svc.engine.directory
+        wait_for(lambda: 'cmp-n4' in directory.nodes, what='snapshots')
+        self.assertIn('cmp-n3', directory.nodes)
+        names = {i.name for i in directory.candidates()}
+        self.assertIn('cmp-n4', names)
+        self.assertNotIn('cmp-n3', names)

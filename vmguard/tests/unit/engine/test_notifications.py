@@ -20,6 +20,7 @@ from oslo_versionedobjects import fixture as ovo_fixture
 from vmguard.db import api as db_api
 from vmguard.engine import notifications
 from vmguard.engine import service
+from vmguard.engine import targets
 from vmguard import objects
 from vmguard.objects import base as objects_base
 from vmguard.objects import snapshot as snapshot_obj
@@ -474,6 +475,18 @@ class TestNovaEventStream(base.DbTestCase):
         self.endpoint.info({}, 'nova-compute:c2', 'service.delete',
                            service_payload('c2', forced_down=True), {})
         self.assertEqual(set(), services.unavailable())
+
+    def test_unavailable_computes_are_no_targets(self):
+        for node in ('c1', 'c2', 'c3'):
+            self.send(streams.snapshot(node, 1, ram=100000 * int(node[1])))
+        self.endpoint.services.guard(self.engine.directory)
+        selector = targets.MostFreeRamSelector()
+        self.assertEqual(['c3', 'c2'], selector.select(
+            self.engine.directory, 'c1', 1, 512))
+        self.endpoint.info({}, 'nova-compute:c3', 'service.update',
+                           service_payload('c3', disabled=True), {})
+        self.assertEqual(['c2'], selector.select(
+            self.engine.directory, 'c1', 1, 512))
 
 
 class FakeListener:
