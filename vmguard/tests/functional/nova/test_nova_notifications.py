@@ -247,3 +247,41 @@ class TestNovaSends(NovaNotificationsTestCase):
         self.assertEqual(before + 1, len(self._reboots(server)))
         self.assertEqual(1, len([r for r in db_api.decision_list(
             self.context) if r.vm == server]))
+
+    def test_crash_dump_through_nova_is_not_a_crash(self):
+        server = self._server('cmp-1')
+        self._cast_cycle({'cmp-1': [(server, 'running', None)]})
+        before = len(self._reboots(server))
+        self._action(server, {'trigger_crash_dump': None})
+        self._wait_event(server, 'instance.trigger_crash_dump.end')
+        self.assertEqual('trigger_crash_dump', self._task(server))
+        # The guest panics on the NMI as asked; the agents see it.
+        for _ in range(3):
+            self._cast_cycle({'cmp-1': [(server, 'crashed', 'panicked')]})
+        self.assertEqual([], [r for r in db_api.decision_list(self.context)
+                              if r.vm == server])
+        self.assertEqual(before, len(self._reboots(server)))
+
+    def test_cold_migration_confirm_and_revert(self):
+        server = self._server('cmp-1')
+        self._action(server, {'migrate': {'host': 'cmp-2'}})
+        self._wait_server(server, 'VERIFY_RESIZE', 'cmp-2')
+        self._wait_event(server, 'instance.resize_finish.end')
+        self._action(server, {'confirmResize': None})
+        self._wait_server(server, 'ACTIVE', 'cmp-2')
+        self._wait_event(server, 'instance.resize_confirm.end')
+        self.assertIsNone(self._task(server))
+        self._action(server, {'migrate': {'host': 'cmp-3'}})
+        self._wait_server(server, 'VERIFY_RESIZE', 'cmp-3')
+        self._action(server, {'revertResize': None})
+        self._wait_server(server, 'ACTIVE', 'cmp-2')
+        self._wait_event(server, 'instance.resize_revert.end')
+        types = self._types(server)
+        for event_type in ('instance.resize_prep.start',
+                           'instance.resize.start',
+                           'instance.resize_finish.end',
+                           'instance.resize_revert.start'):
+            self.assertIn(event_type, types)
+        self.assertIsNone(self._task(server))
+        self.assertIsNone(db_api.vm_get(self.context, server)[0].task_state)
+        self.assertEqual(0, self.svc.nova_endpoint.stats['rejected'])
