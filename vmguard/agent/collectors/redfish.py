@@ -34,7 +34,7 @@ classes refuse schema-valid documents that leave out optional properties
 ``Status`` is mapped by :func:`map_status` (the table is in
 doc/source/redfish.rst). A resource that cannot be read or parsed makes
 only its own items unknown: the items it gave before are reported with
-their last health and ``detail.state = "unknown"`` plus the error. An item
+their last values and ``detail.state = "unknown"`` plus the error. An item
 seen before and now gone (or ``Absent``) is reported ``warning`` with
 ``detail.state = "missing"`` until it comes back or the agent restarts.
 """
@@ -503,13 +503,14 @@ class RedfishCollector(base.Collector):
                           if origin == f or origin.startswith(
                               f.rstrip('/') + '/')), None)
             if error is not None:
-                # Not read this cycle: unknown, last health kept.
+                # Not read this cycle: unknown, last values kept (its
+                # identity still pairs it with the OS's view of it).
                 detail = dict(item.detail or {}, state='unknown',
                               error=error)
-                carried = base.HardwareItem(item.id, item.kind, item.health,
-                                            identity=None,
-                                            identity_path='none',
-                                            detail=detail)
+                carried = base.HardwareItem(
+                    item.id, item.kind, item.health,
+                    identity=item.identity,
+                    identity_path=item.identity_path, detail=detail)
             else:
                 LOG.warning('Redfish item %s (%s) is gone', item_id,
                             item.kind)

@@ -149,3 +149,16 @@ class TestMergedView(RedfishTestBase):
         self.assertIsNone(agent.last_timings['redfish'])
         self.assertEqual('inband', items['disk:sdb'].identity_path)
         self.assertEqual('DISK-SN-0002', items['disk:sdb'].identity)
+
+    def test_unreadable_storage_keeps_the_merged_item(self):
+        agent = manager.AgentManager(self.conf)
+        self.snapshot(agent)
+        with open(self.bmc.path('Systems/1/Storage/1'), 'w') as f:
+            f.write('<html>BMC busy</html>')
+        _snap, items = self.snapshot(agent)
+        disk = items['disk:Disk.Bay.1']
+        self.assertEqual(('unknown', 'DISK-SN-0002', 'inband'),
+                         (disk.detail['state'], disk.identity,
+                          disk.identity_path))
+        self.assertNotIn('disk:sdb', items)
+        self.assertEqual('ok', items['psu:1U/1'].health)

@@ -197,6 +197,7 @@ class TestRackServer(CorpusTestCase):
             self.assertEqual('unknown', items[item_id].detail['state'])
             self.assertIn('JSONDecodeError', items[item_id].detail['error'])
             self.assertEqual('ok', items[item_id].health)
+        self.assertEqual('SSD-SN-1', items['disk:Bay.1'].identity)
         self.assertNotIn('state', items['dimm:A1'].detail)
         self.assertEqual(RACK['psu:1U/1'][2], items['psu:1U/1'].identity)
 
