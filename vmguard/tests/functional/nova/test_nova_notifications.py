@@ -100,7 +100,9 @@ class NovaNotificationsTestCase(base.FunctionalTestCase):
         def recording(event_type, payload):
             data = payload.get('nova_object.data') if isinstance(
                 payload, dict) else None
-            uuid = data.get('uuid') if isinstance(data, dict) else None
+            uuid = None
+            if isinstance(data, dict):
+                uuid = data.get('uuid') or data.get('instance_uuid')
             if uuid:
                 with self._events_lock:
                     self.events.setdefault(uuid, []).append(
@@ -151,6 +153,30 @@ class NovaNotificationsTestCase(base.FunctionalTestCase):
     def _reboots(self, server_id):
         return [a for a in self.driver.list_instance_actions(server_id)
                 if a.action == 'reboot']
+
+    def _compute_service(self, host):
+        return self.driver.get_service(host)
+
+    def _force_down(self, host):
+        svc = self._compute_service(host)
+        self._nova('PUT', '/os-services/%s' % svc.id, {'forced_down': True})
+        self.addCleanup(self._back_up, host)
+
+    def _back_up(self, host):
+        """Restart a forced-down nova-compute (it then cleans up what was
+        evacuated from it) and force it up again."""
+        svc = self._compute_service(host)
+        if svc.forced_down:
+            nova_fixtures.novactl('stop-service', 'compute-%s' % host)
+            res = nova_fixtures.novactl('start-service', 'compute-%s' % host)
+            self.assertEqual(0, res.returncode, res.stderr)
+            wait_for(lambda: self.compute.request(
+                '/os-services/%s' % svc.id, 'PUT',
+                json={'forced_down': False}, microversion=VERSION,
+                raise_exc=False).status_code == 200, timeout=90,
+                interval=1, what='%s forced up' % host)
+        wait_for(lambda: self._compute_service(host).state == 'up',
+                 timeout=90, what='%s up' % host)
 
     # --- vmguard ------------------------------------------------------------
 
@@ -285,3 +311,49 @@ class TestNovaSends(NovaNotificationsTestCase):
         self.assertIsNone(self._task(server))
         self.assertIsNone(db_api.vm_get(self.context, server)[0].task_state)
         self.assertEqual(0, self.svc.nova_endpoint.stats['rejected'])
+
+    def test_forced_down_evacuate_and_service_update(self):
+        server = self._server('cmp-3')
+        services = self.svc.engine.nova_services
+        self._force_down('cmp-3')
+        # Nova's API announces it: cmp-3 is no target any more.
+        wait_for(lambda: 'cmp-3' in services.unavailable(),
+                 what='service.update of cmp-3')
+        self.assertTrue(services.get('cmp-3')['forced_down'])
+        self._action(server, {'evacuate': {'host': 'cmp-1'}})
+        # Microversion 2.95: an evacuated server stays stopped.
+        self._wait_server(server, 'SHUTOFF', 'cmp-1')
+        self._wait_event(server, 'instance.evacuate')
+        self._wait_event(server, 'instance.rebuild.end')
+        self.assertIsNone(self._task(server))
+        self.assertEqual(0, self.svc.nova_endpoint.stats['rejected'])
+        self._back_up('cmp-3')
+        wait_for(lambda: 'cmp-3' not in services.unavailable(),
+                 what='service.update of cmp-3 forced up')
+
+    def test_rebuild_and_a_failed_migration(self):
+        server = self._server('cmp-1')
+        self._action(server, {'rebuild': {'imageRef': self.env['image']}})
+        self._wait_server(server, 'ACTIVE', 'cmp-1')
+        self._wait_event(server, 'instance.rebuild.end')
+        self.assertIn('rebuilding', [e[2] for e in self._seen(server)])
+        self.assertIsNone(self._task(server))
+        # An error path: an operator disabled cmp-2 (Nova says so, it is
+        # no target any more); a migration there fails in the conductor.
+        svc = self._compute_service('cmp-2')
+        self._nova('PUT', '/os-services/%s' % svc.id,
+                   {'status': 'disabled', 'disabled_reason': 'repair'})
+        self.addCleanup(self._nova, 'PUT', '/os-services/%s' % svc.id,
+                        {'status': 'enabled'})
+        services = self.svc.engine.nova_services
+        wait_for(lambda: 'cmp-2' in services.unavailable(),
+                 what='service.update of cmp-2')
+        self.assertEqual('repair', services.get('cmp-2')['disabled_reason'])
+        self._action(server, {'migrate': {'host': 'cmp-2'}})
+        self._wait_event(server, 'compute_task.migrate_server.error')
+        self._wait_server(server, 'ACTIVE', 'cmp-1')
+        wait_for(lambda: self._task(server) is None, what='no task left')
+        self.assertIsNone(db_api.vm_get(self.context, server)[0].task_state)
+        self._nova('PUT', '/os-services/%s' % svc.id, {'status': 'enabled'})
+        wait_for(lambda: 'cmp-2' not in services.unavailable(),
+                 what='service.update of cmp-2 enabled')
