@@ -22,7 +22,11 @@ virtualenv of ``install.sh``. What runs, all bound to 127.0.0.1:
   ``vmguard_nova_fake.StableFakeDriver``;
 * their databases in the machine's MariaDB (``<prefix>_api``, ``<prefix>``,
   ``<prefix>_cell0``, ``<prefix>_placement``, dropped and created again
-  on each fresh start) and a RabbitMQ vhost of their own.
+  on each fresh start) and a RabbitMQ vhost of their own, where Nova also
+  sends its versioned notifications (exchange ``nova``, topic
+  ``versioned_notifications``, every VM and task state change), its
+  queues capped by a policy. A running Nova whose nova.conf differs from
+  the one written here is started again.
 
 Commands::
 
@@ -109,7 +113,13 @@ workers = 1
 [oslo_concurrency]
 lock_path = {run}/lock
 [oslo_messaging_notifications]
-driver = noop
+# Versioned notifications on the vhost's exchange "nova", topic
+# versioned_notifications: what vmguard's listener consumes.
+driver = messagingv2
+[notifications]
+notification_format = versioned
+notify_on_state_change = vm_and_task_state
+versioned_notifications_topics = versioned_notifications
 [oslo_policy]
 enforce_scope = false
 enforce_new_defaults = false
@@ -340,10 +350,26 @@ def _install_driver():
                     os.path.join(targets[0], 'vmguard_nova_fake.py'))
 
 
-def _write_configs():
+def _config_values():
     values = {'run': RUN, 'here': HERE, 'vhost': VHOST,
               'placement_port': PLACEMENT_PORT, 'stub_port': STUB_PORT}
     values.update({k: DB_URL % v for k, v in _dbs().items()})
+    return values
+
+
+def _configs_current():
+    """The running Nova's nova.conf is the one this script writes (a
+    Nova started by an older copy, e.g. with notifications off, is
+    started again)."""
+    try:
+        with open(_path('nova.conf')) as f:
+            return f.read() == NOVA_CONF.format(**_config_values())
+    except OSError:
+        return False
+
+
+def _write_configs():
+    values = _config_values()
     for sub in ('lock', 'state/shared'):
         os.makedirs(_path(sub), exist_ok=True)
     with open(_path('nova.conf'), 'w') as f:
@@ -372,6 +398,11 @@ def _create_vhost():
     _run('rabbitmqctl', '-q', 'add_vhost', VHOST)
     _run('rabbitmqctl', '-q', 'set_permissions', '-p', VHOST, 'guest',
          '.*', '.*', '.*')
+    # Nova's notifications queue up whether or not a test consumes them:
+    # cap every queue of the vhost so that they never fill the broker.
+    _run('rabbitmqctl', '-q', 'set_policy', '-p', VHOST, '--apply-to',
+         'queues', 'vmguard-nova-cap', '.*',
+         json.dumps({'max-length': 5000, 'message-ttl': 600000}))
 
 
 def _sync_databases():
@@ -399,6 +430,10 @@ def _ensure_flavor():
 
 def environment():
     return {'endpoint': API_URL, 'microversion': MICROVERSION,
+            'transport_url': 'rabbit://guest:guest@127.0.0.1:5672/%s'
+                             % VHOST,
+            'notifications': {'exchange': 'nova',
+                              'topic': 'versioned_notifications'},
             'hosts': COMPUTES, 'flavor': FLAVOR, 'image': IMAGE,
             'run_dir': RUN, 'venv': VENV, 'novactl': os.path.abspath(
                 __file__)}
@@ -415,7 +450,7 @@ def healthy():
 
 
 def start():
-    if healthy():
+    if healthy() and _configs_current():
         log('already running (%s)' % RUN)
         return environment()
     if not os.path.exists(_bin('nova-compute')):

@@ -17,7 +17,8 @@ from oslo_config import cfg
 GROUP = cfg.OptGroup(
     'notifications', title='Notifications',
     help='The engine listens to Nova\'s versioned notifications (instance '
-         'host, flavor and task state; power state "crashed") and emits '
+         'flavor and task state; power state "crashed"; compute services '
+         'disabled or forced down) and emits '
          'its own versioned notifications for decisions and recoveries '
          'through [oslo_messaging_notifications].')
 
@@ -41,6 +42,18 @@ opts = [
                     'notification (the task states it needs for the nodes '
                     'it owns), without taking them from other consumers '
                     'of the topic.'),
+    cfg.IntOpt('task_state_ttl', default=1800, min=60, max=86400,
+               help='Seconds a Nova task state learnt from a notification '
+                    'is trusted. Nova sends a notification at every task '
+                    'state change; a task state not confirmed or cleared '
+                    'within this time (a lost or out-of-order .end, an '
+                    'error path that sends nothing) is forgotten, so the '
+                    'VM is judged again.'),
+    cfg.IntOpt('crash_dump_grace', default=900, min=0, max=86400,
+               help='Seconds after Nova\'s instance.trigger_crash_dump '
+                    'during which the VM is in the task "trigger_crash_dump":'
+                    ' the crash an operator asked for (an NMI, then the '
+                    'guest\'s kdump and reboot) is not judged a crash.'),
     cfg.BoolOpt('emit', default=True,
                 help='Emit vmguard\'s own versioned notifications '
                      '(vmguard.decision.create, vmguard.recovery.start, '

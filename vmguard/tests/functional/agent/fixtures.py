@@ -27,6 +27,7 @@
   by ``tools/qemu-test-env.sh`` (:mod:`vmguard.bench.qemu`).
 """
 
+import json
 import os
 import queue
 import shutil
@@ -202,13 +203,44 @@ class TcpProxy(fixtures.Fixture):
                 pass
 
 
+REDFISH_MOCKUPS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               'redfish_mockups')
+
+
+def write_mockup(name, dest):
+    """Lay out ``redfish_mockups/<name>.json`` as sushy-static serves it.
+
+    Each file of the corpus maps resource paths to documents; the tree
+    gets one ``<path>/index.json`` per resource.
+    """
+    with open(os.path.join(REDFISH_MOCKUPS, name + '.json')) as f:
+        resources = json.load(f)['resources']
+    for path, doc in resources.items():
+        rel = path[len('/redfish/v1'):].strip('/')
+        directory = os.path.join(dest, rel) if rel else dest
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, 'index.json'), 'w') as f:
+            json.dump(doc, f, indent=1)
+
+
 class SushyStatic(fixtures.Fixture):
-    """sushy-static serving a private, writable copy of the mockup."""
+    """sushy-static serving a private, writable copy of a mockup.
+
+    :param corpus: name of a mockup of ``redfish_mockups/``; None: the
+        project's all-in-one mockup.
+    """
+
+    def __init__(self, corpus=None):
+        super().__init__()
+        self.corpus = corpus
 
     def _setUp(self):
         self.root = self.useFixture(fixtures.TempDir()).path
         self.mockup = os.path.join(self.root, 'mockup')
-        redfish_bmc.copy_mockup(self.mockup)
+        if self.corpus is None:
+            redfish_bmc.copy_mockup(self.mockup)
+        else:
+            write_mockup(self.corpus, self.mockup)
         self.server = redfish_bmc.SushyStatic(
             self.mockup, os.path.join(self.root, 'sushy.log'))
         self.addCleanup(self._stop)

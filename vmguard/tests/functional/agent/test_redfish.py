@@ -63,6 +63,7 @@ class TestRedfishCollector(RedfishTestBase):
         self.assertEqual(
             {'system', 'chassis:1U', 'dimm:A1', 'dimm:A2',
              'disk:Disk.Bay.0', 'disk:Disk.Bay.1', 'nic:NIC1', 'psu:1U/0',
+             'storage:1',
              'psu:1U/1', 'fan:1U/Fan 1', 'temp:1U/CPU1 Temp'}, set(items))
         self.assertEqual(('DISK-SN-0002', 'oob', 'disk'),
                          (items['disk:Disk.Bay.1'].identity,
@@ -148,3 +149,16 @@ class TestMergedView(RedfishTestBase):
         self.assertIsNone(agent.last_timings['redfish'])
         self.assertEqual('inband', items['disk:sdb'].identity_path)
         self.assertEqual('DISK-SN-0002', items['disk:sdb'].identity)
+
+    def test_unreadable_storage_keeps_the_merged_item(self):
+        agent = manager.AgentManager(self.conf)
+        self.snapshot(agent)
+        with open(self.bmc.path('Systems/1/Storage/1'), 'w') as f:
+            f.write('<html>BMC busy</html>')
+        _snap, items = self.snapshot(agent)
+        disk = items['disk:Disk.Bay.1']
+        self.assertEqual(('unknown', 'DISK-SN-0002', 'inband'),
+                         (disk.detail['state'], disk.identity,
+                          disk.identity_path))
+        self.assertNotIn('disk:sdb', items)
+        self.assertEqual('ok', items['psu:1U/1'].health)

@@ -452,16 +452,71 @@ class TestNovaNotifications(EngineFunctionalTestCase):
         self.assertEqual([('nova', 'crashed')],
                          [(e.source, e.event) for e in events])
         self.assertEqual(1, self.svc.nova_endpoint.stats['rejected'])
-        # Migration over; the instance deleted later.
+        # Migration over: the source's post.end still says "migrating"
+        # and names the source; the task ends all the same.
         notifier.info(ctxt, 'instance.live_migration_post.end',
-                      self._payload(migrating, 'cmp-n2'))
+                      self._payload(migrating, 'cmp-n1',
+                                    task_state='migrating'))
+        wait_for(lambda: db_api.vm_get(self.context, migrating)[0]
+                 .task_state is None, what='task ended')
+        # Where it runs is the agents' word, not the notification's.
+        self.assertEqual('cmp-n1', db_api.vm_get(self.context, migrating)[1])
+        self.cast(streams.snapshot('cmp-n1', cycle + 2))
+        self.cast(streams.snapshot('cmp-n2', cycle + 2, vms=[
+            (migrating, 'running', None)]))
         wait_for(lambda: db_api.vm_get(self.context,
                                        migrating)[1] == 'cmp-n2',
-                 what='new host')
-        self.assertIsNone(db_api.vm_get(self.context, migrating)[0]
-                          .task_state)
+                 what='new host from the agent')
         notifier.info(ctxt, 'instance.delete.end',
                       self._payload(migrating, 'cmp-n2',
                                     state='deleted'))
         wait_for(lambda: not db_api.vm_list(self.context, node='cmp-n2'),
                  what='deleted instance gone')
+
+    def test_order_kept_per_instance_and_service_update(self):
+        notifier = self._nova_notifier()
+        ctxt = {'request_id': 'req-%s' % uuidutils.generate_uuid()}
+        uuid = uuidutils.generate_uuid()
+        endpoint = self.svc.nova_endpoint
+        seen = []
+        handle = endpoint._handle
+
+        def recording(event_type, payload):
+            if event_type == 'instance.update':
+                seen.append(payload['nova_object.data']['display_name'])
+            return handle(event_type, payload)
+        endpoint._handle = recording
+        sent = []
+        for i in range(120):
+            payload = self._payload(uuid, 'cmp-n1', task_state=(
+                'migrating' if i % 2 else 'rebooting'))
+            payload['nova_object.data']['display_name'] = 'seq-%03d' % i
+            sent.append('seq-%03d' % i)
+            notifier.info(ctxt, 'instance.update', payload)
+        wait_for(lambda: len(seen) >= len(sent), what='all notifications')
+        self.assertEqual(sent, seen)
+        self.assertEqual('migrating', endpoint.task_state(uuid))
+        self.assertEqual('migrating',
+                         db_api.vm_get(self.context, uuid)[0].task_state)
+        # An operator disables a compute in Nova: not a target any more.
+        notifier.info(ctxt, 'service.update', {
+            'nova_object.name': 'ServiceStatusPayload',
+            'nova_object.namespace': 'nova', 'nova_object.version': '1.1',
+            'nova_object.data': {
+                'host': 'cmp-n3', 'binary': 'nova-compute',
+                'topic': 'compute', 'disabled': True,
+                'disabled_reason': 'hw repair', 'forced_down': False,
+                'report_count': 9, 'version': 66,
+                'last_seen_up': '2026-11-29T05:00:00Z',
+                'uuid': uuidutils.generate_uuid()}})
+        wait_for(lambda: 'cmp-n3' in self.svc.engine.nova_services
+                 .unavailable(), what='service.update consumed')
+        cycle = int(time.time() // self.conf.engine.cycle_interval)
+        for node in ('cmp-n3', 'cmp-n4'):
+            self.cast(streams.snapshot(node, cycle))
+        directory = self.svc.engine.directory
+        wait_for(lambda: 'cmp-n4' in directory.nodes, what='snapshots')
+        self.assertIn('cmp-n3', directory.nodes)
+        names = {i.name for i in directory.candidates()}
+        self.assertIn('cmp-n4', names)
+        self.assertNotIn('cmp-n3', names)
