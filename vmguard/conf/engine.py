@@ -67,8 +67,6 @@ opts = [
                help='Seconds between runs of the wall-clock tasks: silent '
                     'node detection (R9) and crash event pairing '
                     'timeouts.'),
-    cfg.IntOpt('workers', default=1, min=1, max=64,
-               help='Number of engine worker processes.'),
 ]
 
 
