@@ -28,6 +28,9 @@ log() {
 APT_PACKAGES="libvirt-dev pkg-config libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 busybox-static cpio kmod iproute2 openipmi"
 # libvirt-python's compiler and headers; the test Nova's virtualenv.
 APT_PACKAGES="$APT_PACKAGES gcc python3-dev python3-venv"
+# etc/'s checks: logrotate runs the shipped file; systemd-analyze verifies
+# the units.
+APT_PACKAGES="$APT_PACKAGES logrotate systemd"
 if [ "$MODE" = all ]; then
     # The services the functional tests use, when not already running
     # (a machine may run them from elsewhere, e.g. containers).
