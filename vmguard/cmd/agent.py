@@ -30,6 +30,7 @@ from oslo_log import log as logging
 from vmguard.agent import manager as agent_manager
 from vmguard.cmd import launcher
 from vmguard.common import config as vmg_config
+from vmguard.common import metrics
 from vmguard.common import rpc
 
 CONF = cfg.CONF
@@ -71,6 +72,8 @@ def main(argv=None):
     # hand (h12's agent_stop record is sent from AgentManager.stop());
     # SIGHUP applies the mutable [agent] timeouts and thresholds, read
     # from the configuration at each cycle.
+    metrics.watch_agent(manager)
+    metrics.serve(CONF, CONF.metrics.agent_port)
     rc = launcher.run(CONF, manager)
     hung = manager.hung_collectors()
     if hung:

@@ -23,9 +23,11 @@ import sys
 
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_messaging.rpc import dispatcher as rpc_dispatcher
 
 from vmguard.cmd import launcher
 from vmguard.common import config as vmg_config
+from vmguard.common import metrics
 from vmguard.engine import service
 
 CONF = cfg.CONF
@@ -54,10 +56,22 @@ def apply_thresholds(conf, engine_service):
     return changed
 
 
+def enable_rpc_ping(conf):
+    """oslo.messaging's ping endpoint (``oslo_rpc_server_ping``) on the
+    engine's RPC server: /healthcheck's engine check calls it."""
+    # Registered by oslo.messaging's RPCDispatcher only when it is built;
+    # its list_opts() imports every driver (and eventlet through them).
+    conf.register_opts(rpc_dispatcher._dispatcher_opts)
+    conf.set_default('rpc_ping_enabled', True)
+
+
 def main(argv=None):
     argv = sys.argv if argv is None else argv
     vmg_config.prepare_service(argv)
+    enable_rpc_ping(CONF)
     engine_service = service.EngineService(CONF)
+    metrics.watch_engine(engine_service)
+    metrics.serve(CONF, CONF.metrics.engine_port)
     return launcher.run(
         CONF, engine_service,
         on_reset=lambda: apply_thresholds(CONF, engine_service))

@@ -34,6 +34,7 @@ import oslo_messaging as messaging
 from oslo_messaging.rpc import server as rpc_server
 
 from vmguard.common import context as vmg_context
+from vmguard.common import metrics
 from vmguard.common import rpc
 from vmguard.db import api as db_api
 from vmguard.engine import coordination
@@ -126,7 +127,9 @@ class DirectRecovery:
         except Exception as exc:
             LOG.exception('Recovery of decision %s failed', row.uuid)
             self.notifier.recovery(row, 'error', error=str(exc))
+            metrics.recovery_finished('failed')
             return 'failed'
+        metrics.recovery_finished(status)
         if status == 'failed':
             self.notifier.recovery(row, 'error', status=status,
                                    error=self._error(row))
@@ -342,6 +345,7 @@ class Engine:
         if decisions:
             # The node's judge state and its decisions in one transaction.
             self._store(decisions, deltas=[delta], judge_states=judge_states)
+            metrics.crash_to_decision(rec, decisions, now)
         elif self.writer is not None:
             self.writer.notify()
         else:
@@ -459,6 +463,7 @@ class Engine:
                             'retrying', failures, exc_info=True)
                 time.sleep(min(2 ** (failures - 1), 10))
         for row, _decision in new:
+            metrics.decision_stored(row)
             self.notifier.decision(row)
             self.recovery.submit(row)
         return new
