@@ -17,13 +17,31 @@ defaults to its eventlet backend; select the threading backend before
 anything imports it.
 """
 
-import warnings as _warnings
+import sys as _sys
 
 # eventlet is installed only because oslo.service lists it as a dependency;
-# vmguard never imports or monkey-patches it. futurist probes for it with an
-# import, which makes eventlet print its deprecation warning: silence that
-# one warning so that operators do not think vmguard runs on eventlet.
-_warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
+# vmguard never runs on it. futurist probes for it at import time
+# (``try: import eventlet``), which imports and initialises eventlet (and
+# prints its deprecation warning). In vmguard's processes an import of
+# eventlet fails, as if it were not installed, from here on: the probe
+# finds none and futurist uses threads only. A process that imported
+# eventlet before vmguard keeps it.
+
+
+class _EventletBlocker:
+    """A meta path finder refusing eventlet and its submodules."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == 'eventlet' or name.startswith('eventlet.'):
+            raise ModuleNotFoundError(
+                'vmguard runs without eventlet', name=name)
+        return None
+
+
+if 'eventlet' not in _sys.modules and not any(
+        type(f).__name__ == '_EventletBlocker' for f in _sys.meta_path):
+    _sys.meta_path.insert(0, _EventletBlocker())
 
 from oslo_service import backend as _backend  # noqa: E402
 

@@ -42,6 +42,7 @@ from stevedore import named
 from vmguard.agent import merge
 from vmguard.common import context as vmg_context
 from vmguard.common import exception
+from vmguard.common import metrics
 from vmguard.common import rpc
 from vmguard.objects import records
 from vmguard.objects import snapshot as snapshot_obj
@@ -161,6 +162,7 @@ class AgentManager:
                     timings[collector.name] = None
             views.append((collector, result))
         self.last_timings = timings
+        metrics.collectors_timed(timings)
         return self._build(cycle, collected_at, views)
 
     def _build(self, cycle, collected_at, views):

@@ -12,19 +12,31 @@
 
 """Build the WSGI middleware stack of the REST API.
 
-From the outside in: request id, fault wrapper (an unexpected exception
-becomes a 500 in the OpenStack error format, logged with its request id),
-authentication (keystonemiddleware or noauth), request context (401
-without an identity), microversion, then the route handler.
+From the outside in: ``HTTPProxyToWSGI`` (behind TLS-terminating
+proxies: with ``[oslo_middleware] enable_proxy_headers_parsing`` the
+links the API returns use the scheme and host the client used),
+``/healthcheck`` (oslo.middleware; database, broker and engine, see
+:mod:`vmguard.api.healthcheck`; unauthenticated), request id, fault
+wrapper (an unexpected exception becomes a 500 in the OpenStack error
+format, logged with its request id), authentication (keystonemiddleware
+or noauth), request context (401 without an identity), microversion,
+then the route handler.
+
+``etc/vmguard/api-paste.ini`` builds the same stack from the filter
+factories below.
 """
 
 from keystonemiddleware import auth_token
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
+from oslo_middleware import healthcheck as os_healthcheck
+from oslo_middleware.healthcheck import opts as healthcheck_opts
+from oslo_middleware import http_proxy_to_wsgi
 from oslo_middleware import request_id
 
 from vmguard.api import auth
 from vmguard.api import handler
+from vmguard.api import healthcheck
 from vmguard.api import limits
 from vmguard.api import readiness
 from vmguard.api import microversion
@@ -73,8 +85,46 @@ def _keystone(application, conf):
     return app
 
 
+HEALTHCHECK_PATH = '/healthcheck'
+
+
+class HealthcheckRouter:
+    """``GET/HEAD /healthcheck`` to oslo.middleware's healthcheck
+    application, every other path to the API."""
+
+    def __init__(self, application, healthcheck_app):
+        self.application = application
+        self.healthcheck_app = healthcheck_app
+
+    def __call__(self, environ, start_response):
+        if environ.get('PATH_INFO', '').rstrip('/') == HEALTHCHECK_PATH:
+            return self.healthcheck_app(environ, start_response)
+        return self.application(environ, start_response)
+
+
+def with_healthcheck(application, conf):
+    """``/healthcheck`` beside ``application``; vmguard's backends unless
+    ``[healthcheck] backends`` names others."""
+    conf.register_opts(healthcheck_opts.HEALTHCHECK_OPTS, group='healthcheck')
+    conf.set_default('backends', healthcheck.BACKENDS, group='healthcheck')
+    checker = os_healthcheck.Healthcheck(None, {'oslo_config_config': conf})
+    return HealthcheckRouter(application, checker)
+
+
+def with_proxy_headers(application, conf):
+    return http_proxy_to_wsgi.HTTPProxyToWSGI(application,
+                                              {'oslo_config_config': conf})
+
+
 def deploy(conf):
     """The WSGI application of vmguard-api, configured from ``conf``."""
+    application = core(conf)
+    application = with_healthcheck(application, conf)
+    return with_proxy_headers(application, conf)
+
+
+def core(conf):
+    """The API without the outer proxy and healthcheck layers."""
     policy.init(conf)
     application = handler.Handler()
     application = microversion.MicroversionMiddleware(application)
@@ -98,4 +148,12 @@ def deploy(conf):
 
 def app_factory(global_config, **local_config):
     """paste.deploy application factory (etc/vmguard/api-paste.ini)."""
-    return deploy(vmguard.conf.CONF)
+    return core(vmguard.conf.CONF)
+
+
+def healthcheck_filter_factory(global_config, **local_config):
+    return lambda app: with_healthcheck(app, vmguard.conf.CONF)
+
+
+def proxy_filter_factory(global_config, **local_config):
+    return lambda app: with_proxy_headers(app, vmguard.conf.CONF)

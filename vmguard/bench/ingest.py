@@ -119,7 +119,7 @@ def _write_config(path, topic, host, db_url=None, coordination=None):
              'log_file = %s.log' % path,
              '[engine]', 'topic = %s' % topic, 'periodic_interval = 2',
              '[notifications]', 'nova_listener = false', 'emit = false',
-             '[recovery]', 'dry_run = true',
+             '[recovery]', 'dry_run = true', 'compute_driver = fake',
              '[retention]', 'purge_interval = 0']
     if db_url:
         lines += ['[database]', 'connection = %s' % db_url]

@@ -13,7 +13,9 @@
 
 """vmguard-agent: the compute-node agent.
 
-``vmguard-agent`` runs the cycle loop until SIGTERM/SIGINT.
+``vmguard-agent`` runs the cycle loop under oslo.service's launcher
+(:mod:`vmguard.cmd.launcher`) until SIGTERM/SIGINT; SIGHUP re-reads the
+configuration files.
 ``vmguard-agent --once --print`` collects one snapshot, prints it as
 SPEC.md JSON and exits (nothing is sent); ``--once`` alone sends it.
 """
@@ -26,7 +28,9 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from vmguard.agent import manager as agent_manager
+from vmguard.cmd import launcher
 from vmguard.common import config as vmg_config
+from vmguard.common import metrics
 from vmguard.common import rpc
 
 CONF = cfg.CONF
@@ -64,7 +68,13 @@ def main(argv=None):
             manager.stop()
             rpc.cleanup()
 
-    vmg_config.run_until_stopped(manager)
+    # Under oslo.service's launcher: SIGTERM stops after the cycle in
+    # hand (h12's agent_stop record is sent from AgentManager.stop());
+    # SIGHUP applies the mutable [agent] timeouts and thresholds, read
+    # from the configuration at each cycle.
+    metrics.watch_agent(manager)
+    metrics.serve(CONF, CONF.metrics.agent_port)
+    rc = launcher.run(CONF, manager)
     hung = manager.hung_collectors()
     if hung:
         # A collector stuck in the kernel (a dead NFS server) would keep
@@ -73,8 +83,8 @@ def main(argv=None):
                     ', '.join(hung))
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(0)
-    return 0
+        os._exit(rc)
+    return rc
 
 
 if __name__ == '__main__':

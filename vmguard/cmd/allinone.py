@@ -64,6 +64,7 @@ from oslo_messaging import opts as msg_opts
 
 from vmguard.agent import manager as agent_manager
 from vmguard.allinone import engine as demo_engine
+from vmguard.allinone import libvirt_standin
 from vmguard.allinone import nodes as sim
 from vmguard.allinone import report
 from vmguard.common import config as vmg_config
@@ -161,6 +162,8 @@ class Demo:
         # transport_url (registered by oslo.messaging just now).
         CONF.set_override('transport_url', self.transport_url)
         collectors = ['libvirt', 'inband', 'redfish']
+        if libvirt_standin.install_if_missing():
+            self.notes.append(libvirt_standin.NOTE)
         for node in self.nodes:
             node.add_domain('%s-web' % node.name)
             node.add_domain('%s-db' % node.name, vcpus=4, ram_mb=4096)

@@ -14,11 +14,13 @@
 
 The standard library's ``wsgiref`` server with one thread per request
 (``socketserver.ThreadingMixIn``). For production scale, run
-``vmguard.wsgi.api:application`` under uWSGI or mod_wsgi instead.
+``vmguard.wsgi.api:application`` under uWSGI or mod_wsgi instead. Runs
+under oslo.service's launcher (:mod:`vmguard.cmd.launcher`): SIGTERM stops
+accepting and lets the requests in hand finish; SIGHUP re-reads the
+configuration files (``debug``).
 """
 
 import json
-import signal
 import socket
 import socketserver
 import sys
@@ -29,6 +31,7 @@ from oslo_log import log as logging
 
 from vmguard.api import deploy
 from vmguard.api import readiness
+from vmguard.cmd import launcher
 from vmguard.common import config as vmg_config
 import vmguard.conf
 
@@ -115,6 +118,37 @@ def make_server(host, port, application, timeout=None):
                                      handler_class=handler)
 
 
+class APIService:
+    """The threaded WSGI server as a service of :mod:`.launcher`."""
+
+    def __init__(self, server):
+        self.server = server
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self):
+        host, port = self.server.server_address[:2]
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={'poll_interval': 0.5},
+            name='vmguard-api-server', daemon=True)
+        self._thread.start()
+        LOG.info('vmguard-api serving on http://%s:%s', host, port)
+
+    def request_stop(self):
+        self._stop.set()
+
+    def wait(self, timeout=None):
+        return self._stop.wait(timeout)
+
+    def stop(self):
+        # Stops accepting; requests in hand finish on their threads.
+        if self._thread is not None:
+            self.server.shutdown()
+            self._thread.join()
+        self.server.server_close()
+        LOG.info('vmguard-api stopped')
+
+
 def main(argv=None):
     argv = sys.argv if argv is None else argv
     vmg_config.prepare_service(argv)
@@ -126,21 +160,7 @@ def main(argv=None):
         return 1
     server = make_server(CONF.api.host_ip, CONF.api.port, application,
                          CONF.api.client_socket_timeout)
-    host, port = server.server_address[:2]
-    LOG.info('vmguard-api serving on http://%s:%s', host, port)
-
-    def _stop(signum, frame):
-        LOG.info('vmguard-api stopping on signal %s', signum)
-        # shutdown() waits for serve_forever(): call it from a thread.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    try:
-        server.serve_forever(poll_interval=0.5)
-    finally:
-        server.server_close()
-    return 0
+    return launcher.run(CONF, APIService(server))
 
 
 if __name__ == '__main__':

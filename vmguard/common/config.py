@@ -12,11 +12,8 @@
 
 """Process start-up: parse config, set up logging."""
 
-import signal
-
 from oslo_log import log as logging
 
-from vmguard.common import rpc
 from vmguard.common import version
 import vmguard.conf
 
@@ -40,25 +37,3 @@ def prepare_service(argv, default_config_files=None, log_to_stderr=False):
     CONF(argv[1:], project='vmguard', version=version.version_string(),
          default_config_files=default_config_files)
     logging.setup(CONF, 'vmguard')
-
-
-def run_until_stopped(service):
-    """Run a long-lived service until SIGTERM or SIGINT.
-
-    ``service`` has ``start()``, ``request_stop()`` (safe from a signal
-    handler), ``wait(timeout) -> bool`` (True once stopped) and ``stop()``.
-    The RPC transports are cleaned up afterwards.
-    """
-    def _terminate(signum, _frame):
-        LOG.info('Signal %s received; stopping', signum)
-        service.request_stop()
-
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, _terminate)
-    service.start()
-    try:
-        while not service.wait(1.0):
-            pass
-    finally:
-        service.stop()
-        rpc.cleanup()

@@ -19,6 +19,7 @@ from vmguard.conf import coordination
 from vmguard.conf import database
 from vmguard.conf import default
 from vmguard.conf import engine
+from vmguard.conf import metrics
 from vmguard.conf import notifications
 from vmguard.conf import nova
 from vmguard.conf import recovery
@@ -33,6 +34,7 @@ api.register_opts(CONF)
 coordination.register_opts(CONF)
 database.register_opts(CONF)
 engine.register_opts(CONF)
+metrics.register_opts(CONF)
 notifications.register_opts(CONF)
 nova.register_opts(CONF)
 recovery.register_opts(CONF)

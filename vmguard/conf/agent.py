@@ -28,6 +28,7 @@ opts = [
                      '(libvirt, redfish, ipmi, inband, external, '
                      'services).'),
     cfg.FloatOpt('collector_timeout', default=5.0, min=0.1, max=600.0,
+                 mutable=True,
                  help='Seconds one collector may take in a cycle. A '
                       'collector that overruns (a hung NFS mount, a slow '
                       'BMC) has its items reported as failed/unknown for '
@@ -87,6 +88,7 @@ opts = [
                  help='Seconds between attempts to reopen a lost libvirt '
                       'connection (and re-register the event callback).'),
     cfg.IntOpt('edac_ce_warning', default=100, min=1, max=10000000,
+               mutable=True,
                help='Correctable memory errors (EDAC) of one DIMM from '
                     'which the DIMM is reported as warning. Any '
                     'uncorrectable error makes it critical.'),
@@ -94,9 +96,11 @@ opts = [
                  help='Seconds one helper command (smartctl, systemctl, '
                       'ping) may run.'),
     cfg.FloatOpt('storage_timeout', default=3.0, min=0.1, max=600.0,
+                 mutable=True,
                  help='Seconds the heartbeat write/read on one shared '
                       'storage path may take; slower means failed.'),
     cfg.FloatOpt('probe_timeout', default=2.0, min=0.1, max=600.0,
+                 mutable=True,
                  help='Seconds one reachability probe may take.'),
     cfg.StrOpt('redfish_address',
                help='Redfish endpoint of this node\'s BMC, e.g. '

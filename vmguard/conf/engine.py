@@ -23,26 +23,26 @@ opts = [
                help='Length of one collection cycle in seconds. Agents '
                     'number cycles as int(unix_time // cycle_interval), '
                     'so every agent and engine must use the same value.'),
-    cfg.IntOpt('max_reboots', default=3, min=1, max=1000,
+    cfg.IntOpt('max_reboots', default=3, min=1, max=1000, mutable=True,
                help='R2: number of in-place reboots vmguard may issue for '
                     'one VM within reboot_window cycles. The next crash '
                     'inside the window is escalated instead of rebooted.'),
-    cfg.IntOpt('reboot_window', default=30, min=1, max=100000,
+    cfg.IntOpt('reboot_window', default=30, min=1, max=100000, mutable=True,
                help='R2: window, in cycles, over which reboots of one VM '
                     'are counted.'),
-    cfg.IntOpt('identity_cycles', default=3, min=1, max=1000,
+    cfg.IntOpt('identity_cycles', default=3, min=1, max=1000, mutable=True,
                help='R5: consecutive cycles in which a hardware item must '
                     'be read through a path other than its baseline path '
                     '(e.g. only by the BMC) before its node is drained.'),
-    cfg.IntOpt('external_cycles', default=3, min=1, max=1000,
+    cfg.IntOpt('external_cycles', default=3, min=1, max=1000, mutable=True,
                help='R6: consecutive cycles an external item (shared '
                     'storage, uplink) must be failed before the node is '
                     'drained.'),
-    cfg.IntOpt('service_cycles', default=3, min=1, max=1000,
+    cfg.IntOpt('service_cycles', default=3, min=1, max=1000, mutable=True,
                help='R7/R8: a service down for fewer consecutive cycles '
                     'than this is restarted (R7); on this cycle the node '
                     'is disabled and the fault escalated (R8).'),
-    cfg.IntOpt('silent_cycles', default=3, min=1, max=1000,
+    cfg.IntOpt('silent_cycles', default=3, min=1, max=1000, mutable=True,
                help='R9: consecutive cycles without a snapshot from a '
                     'node, while other nodes report, after which the node '
                     'is fenced and its VMs evacuated.'),
@@ -95,8 +95,6 @@ opts = [
                help='Seconds between runs of the wall-clock tasks: silent '
                     'node detection (R9) and crash event pairing '
                     'timeouts.'),
-    cfg.IntOpt('workers', default=1, min=1, max=64,
-               help='Number of engine worker processes.'),
     # Defaults: records.DEFAULT_MAX_VMS and DEFAULT_MAX_ITEMS.
     cfg.IntOpt('max_vms_per_snapshot', default=1000, min=1, max=100000,
                help='Most VMs one snapshot may list. A larger snapshot is '

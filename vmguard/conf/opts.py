@@ -24,13 +24,14 @@ from vmguard.conf import coordination
 from vmguard.conf import database
 from vmguard.conf import default
 from vmguard.conf import engine
+from vmguard.conf import metrics
 from vmguard.conf import notifications
 from vmguard.conf import nova
 from vmguard.conf import recovery
 from vmguard.conf import retention
 
-_MODULES = (default, agent, alerts, api, coordination, database, engine, nova,
-            notifications, recovery, retention)
+_MODULES = (default, agent, alerts, api, coordination, database, engine,
+            metrics, nova, notifications, recovery, retention)
 
 
 def list_opts():

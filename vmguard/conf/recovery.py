@@ -17,11 +17,13 @@ from oslo_config import cfg
 GROUP = cfg.OptGroup('recovery', title='Recovery options')
 
 opts = [
-    cfg.StrOpt('compute_driver', default='fake',
+    cfg.StrOpt('compute_driver', default='nova',
                help='Compute back end that executes recoveries, by name, '
                     'from the vmguard.compute entry point namespace: '
-                    '"nova" (openstacksdk) or "fake" (in memory, records '
-                    'what it would do; for tests and the demo).'),
+                    '"nova" (openstacksdk, configured in [nova]) or '
+                    '"fake" (in memory, records what it would do and '
+                    'touches no cloud; the demo and the tests choose it '
+                    'explicitly).'),
     cfg.BoolOpt('dry_run', default=False,
                 help='Record decisions and recoveries but take no action. '
                      'Can also be set per node through the API.'),

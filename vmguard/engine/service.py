@@ -32,6 +32,7 @@ from oslo_messaging.rpc import server as rpc_server
 
 from vmguard.common import context as vmg_context
 from vmguard.common import exception
+from vmguard.common import metrics
 from vmguard.common import rpc
 from vmguard.db import api as db_api
 from vmguard.engine import coordination
@@ -99,7 +100,9 @@ class DirectRecovery:
         except Exception as exc:
             LOG.exception('Recovery of decision %s failed', row.uuid)
             self.notifier.recovery(row, 'error', error=str(exc))
+            metrics.recovery_finished('failed')
             return 'failed'
+        metrics.recovery_finished(status)
         if status == 'failed':
             self.notifier.recovery(row, 'error', status=status,
                                    error=self._error(row))
@@ -337,6 +340,7 @@ class Engine:
                           rec.type, name, rec.cycle, type(exc).__name__,
                           exc)
                 return []
+            metrics.crash_to_decision(rec, decisions, now)
         elif self.writer is not None:
             self.writer.notify()
         else:
@@ -399,6 +403,7 @@ class Engine:
                             'retrying', failures, exc_info=True)
                 time.sleep(min(2 ** (failures - 1), 10))
         for row, _decision in new:
+            metrics.decision_stored(row)
             self.notifier.decision(row)
             self.recovery.submit(row)
         return new

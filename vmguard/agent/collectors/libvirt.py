@@ -27,7 +27,14 @@ reconnect thread reopens it and registers the callback again.
 import threading
 import time
 
-import libvirt
+try:
+    import libvirt
+except ImportError as _exc:  # vmguard[libvirt] is an extra: say so
+    raise ImportError(
+        'The libvirt collector needs libvirt-python: pip install '
+        '"vmguard[libvirt]" (it builds against libvirt\'s headers: apt-get '
+        'install libvirt-dev pkg-config), or use the distribution\'s '
+        'python3-libvirt') from _exc
 from oslo_log import log as logging
 
 from vmguard.agent.collectors import base

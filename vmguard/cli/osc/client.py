@@ -21,8 +21,15 @@ from osc_lib import exceptions
 LOG = logging.getLogger(__name__)
 
 SERVICE_TYPE = 'vmguard'
-# The microversion this client speaks (see vmguard.api.microversion).
+# The newest microversion this client speaks (vmguard.api.microversion).
+# The one used is negotiated with the server: the highest both know.
 API_MICROVERSION = '1.1'
+MIN_MICROVERSION = '1.0'
+
+
+def _tuple(version):
+    major, minor = str(version).split('.')
+    return int(major), int(minor)
 
 
 class Client:
@@ -33,6 +40,7 @@ class Client:
             session, service_type=SERVICE_TYPE, interface=interface,
             region_name=region_name, endpoint_override=endpoint,
             additional_headers=headers or {})
+        self._microversion = None
 
     @classmethod
     def from_client_manager(cls, instance):
@@ -53,10 +61,47 @@ class Client:
                    interface=instance.interface,
                    region_name=instance.region_name, headers=headers)
 
+    @property
+    def microversion(self):
+        """The microversion negotiated with the server (asked once)."""
+        if self._microversion is None:
+            self._microversion = self._negotiate()
+        return self._microversion
+
+    def _negotiate(self):
+        resp = self._adapter.request('/', 'GET', raise_exc=False,
+                                     headers={'Accept': 'application/json'})
+        try:
+            version = resp.json()['versions'][0]
+            server_min = _tuple(version['min_version'])
+            server_max = _tuple(version['max_version'])
+        except (ValueError, KeyError, IndexError, TypeError):
+            # No version document (an old server): the oldest version.
+            LOG.debug('No microversion range from the server (HTTP %s); '
+                      'using %s', resp.status_code, MIN_MICROVERSION)
+            return MIN_MICROVERSION
+        chosen = min(server_max, _tuple(API_MICROVERSION))
+        if chosen < server_min or chosen < _tuple(MIN_MICROVERSION):
+            raise exceptions.CommandError(
+                'The vmguard API supports microversions %s.%s to %s.%s; '
+                'this client speaks %s to %s' % (
+                    server_min + server_max
+                    + (MIN_MICROVERSION, API_MICROVERSION)))
+        LOG.debug('vmguard API microversion %d.%d (server %d.%d-%d.%d)',
+                  *(chosen + server_min + server_max))
+        return '%d.%d' % chosen
+
+    def require(self, version, what):
+        """Fail clearly when the server is older than ``version``."""
+        if _tuple(self.microversion) < _tuple(version):
+            raise exceptions.CommandError(
+                '%s needs vmguard API microversion %s; the server '
+                'supports up to %s' % (what, version, self.microversion))
+
     def _request(self, method, path, body=None):
         kwargs = {'raise_exc': False,
                   'headers': {'OpenStack-API-Version': '%s %s' % (
-                      SERVICE_TYPE, API_MICROVERSION),
+                      SERVICE_TYPE, self.microversion),
                       'Accept': 'application/json'}}
         if body is not None:
             kwargs['json'] = body

@@ -38,6 +38,7 @@ from oslo_utils import timeutils
 
 from vmguard.common import context as vmg_context
 from vmguard.common import exception
+from vmguard.common import metrics
 from vmguard.compute import base
 from vmguard.compute import fencing
 from vmguard import conf
@@ -405,6 +406,7 @@ class RecoveryExecutor(fence.FencingFlow):
                                               nova_action is not None)
         info = dict(_detail(row), accepted_after=run.elapsed(),
                     accepted_at=_now_iso())
+        metrics.nova_accepted(info['accepted_after'])
         LOG.info('Recovery %s: Nova accepted %s of %s%s (request %s) '
                  '%.3fs after the decision', run.recovery.uuid, key, server,
                  ' to %s' % target if target else '', answered,

@@ -128,3 +128,87 @@ class SetNode(command.ShowOne):
         if parsed_args.dry_run != 'unset':
             client.put(path + '/dry-run', {'dry_run': parsed_args.dry_run})
         return _node_display(client.get(path)['node'])
+
+
+STATE_COLUMNS = ('id', 'state', 'cycle_from', 'cycle_to', 'reason')
+
+
+class ListNodeState(command.Lister):
+    """List a node's host-state periods (per-cycle host state), newest
+    first."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('node', metavar='<node>', help='Node name.')
+        parser.add_argument(
+            '--cycle', metavar='<cycle>', type=int,
+            help='Only the period covering this cycle: the host state of '
+                 'that cycle and why.')
+        parser.add_argument('--since-cycle', metavar='<cycle>', type=int,
+                            help='Only periods from this cycle on.')
+        common.add_pagination(parser, default_sort='desc')
+        return parser
+
+    def take_action(self, parsed_args):
+        params = common.pagination_params(parsed_args)
+        params.update(cycle=parsed_args.cycle,
+                      since_cycle=parsed_args.since_cycle)
+        states = common.client(self).list(
+            '/v1/nodes/%s/states' % parsed_args.node, 'states',
+            limit=parsed_args.limit, **params)
+        columns = tuple(c for c in STATE_COLUMNS
+                        if not states or c in states[0])
+        return columns, [common.row(s, columns) for s in states]
+
+
+HARDWARE_COLUMNS = ('id', 'kind', 'health', 'identity', 'identity_path',
+                    'baseline_path', 'changed_cycle')
+
+
+class ListNodeHardware(command.Lister):
+    """List a node's hardware items as last seen (health, identity, the
+    path it was read by and its baseline path)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('node', metavar='<node>', help='Node name.')
+        parser.add_argument('--long', action='store_true', default=False,
+                            help='Also first and gone cycles.')
+        return parser
+
+    def take_action(self, parsed_args):
+        body = common.client(self).get(
+            '/v1/nodes/%s/hardware' % parsed_args.node)
+        columns = HARDWARE_COLUMNS
+        if parsed_args.long:
+            columns += ('first_cycle', 'gone_cycle')
+        return columns, [common.row(h, columns) for h in body['hardware']]
+
+
+CHANGE_COLUMNS = ('id', 'item', 'cycle', 'health', 'identity',
+                  'identity_path', 'created_at')
+
+
+class ListNodeHardwareHistory(command.Lister):
+    """List a node's hardware changes (health, identity, identity path),
+    newest first."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('node', metavar='<node>', help='Node name.')
+        parser.add_argument('--item', metavar='<item>',
+                            help='Only this hardware item.')
+        parser.add_argument('--since-cycle', metavar='<cycle>', type=int,
+                            help='Only changes from this cycle on.')
+        common.add_pagination(parser, default_sort='desc')
+        return parser
+
+    def take_action(self, parsed_args):
+        params = common.pagination_params(parsed_args)
+        params.update(item=parsed_args.item,
+                      since_cycle=parsed_args.since_cycle)
+        changes = common.client(self).list(
+            '/v1/nodes/%s/hardware-changes' % parsed_args.node,
+            'hardware_changes', limit=parsed_args.limit, **params)
+        return CHANGE_COLUMNS, [common.row(c, CHANGE_COLUMNS)
+                                for c in changes]

@@ -23,7 +23,9 @@ class ShowDryRun(command.ShowOne):
     """Show the global dry-run switch (API setting, option, effective)."""
 
     def take_action(self, parsed_args):
-        body = common.client(self).get('/v1/dry-run')
+        api = common.client(self)
+        api.require('1.1', 'The global dry-run switch')
+        body = api.get('/v1/dry-run')
         return COLUMNS, common.row(body, COLUMNS)
 
 
@@ -45,6 +47,7 @@ class SetDryRun(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        body = common.client(self).put('/v1/dry-run',
-                                       {'dry_run': parsed_args.dry_run})
+        api = common.client(self)
+        api.require('1.1', 'The global dry-run switch')
+        body = api.put('/v1/dry-run', {'dry_run': parsed_args.dry_run})
         return COLUMNS, common.row(body, COLUMNS)

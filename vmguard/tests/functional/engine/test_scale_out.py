@@ -112,6 +112,7 @@ class TestTwoEngines(base.FunctionalTestCase):
                 'emit = false',
                 '[recovery]',
                 'dry_run = true',
+                'compute_driver = fake',
                 '']))
         return path
 
