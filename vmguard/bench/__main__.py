@@ -19,7 +19,7 @@ Benchmarks report ratios against a baseline measured in the same run.
 import importlib
 import sys
 
-BENCHMARKS = ('replay', 'ingest', 'e2e')
+BENCHMARKS = ('replay', 'ingest', 'e2e', 'e2e_stock')
 
 
 def main(argv=None):
