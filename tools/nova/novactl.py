@@ -40,6 +40,10 @@ Environment: VMGUARD_NOVA_VENV (/opt/vmguard-nova-venv), VMGUARD_NOVA_DIR
 (/tmp/vmguard-nova), VMGUARD_NOVA_PORT_BASE (18770: nova-api +4,
 placement +8, stubs +9), VMGUARD_NOVA_DB_PREFIX (vmguard_nova),
 VMGUARD_NOVA_VHOST (vmguard_nova), VMGUARD_NOVA_COMPUTES (3).
+
+``VMGUARD_NOVA_LIBVIRT=1``: the libvirt mode (``libvirt_mode.py``): one
+more compute on Nova's stock libvirt driver, in a Nova of its own (other
+defaults for the settings above).
 """
 
 import json
@@ -51,17 +55,22 @@ import time
 import urllib.error
 import urllib.request
 
+import libvirt_mode
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 VENV = os.environ.get('VMGUARD_NOVA_VENV', '/opt/vmguard-nova-venv')
-RUN = os.environ.get('VMGUARD_NOVA_DIR', '/tmp/vmguard-nova')
-PORT_BASE = int(os.environ.get('VMGUARD_NOVA_PORT_BASE', '18770'))
+RUN = libvirt_mode.default('VMGUARD_NOVA_DIR', '/tmp/vmguard-nova')
+PORT_BASE = int(libvirt_mode.default('VMGUARD_NOVA_PORT_BASE', '18770'))
 API_PORT = PORT_BASE + 4
 PLACEMENT_PORT = PORT_BASE + 8
 STUB_PORT = PORT_BASE + 9
-DB_PREFIX = os.environ.get('VMGUARD_NOVA_DB_PREFIX', 'vmguard_nova')
-VHOST = os.environ.get('VMGUARD_NOVA_VHOST', 'vmguard_nova')
+DB_PREFIX = libvirt_mode.default('VMGUARD_NOVA_DB_PREFIX', 'vmguard_nova')
+VHOST = libvirt_mode.default('VMGUARD_NOVA_VHOST', 'vmguard_nova')
 COMPUTES = ['cmp-%d' % i for i in range(
-    1, int(os.environ.get('VMGUARD_NOVA_COMPUTES', '3')) + 1)]
+    1, int(libvirt_mode.default('VMGUARD_NOVA_COMPUTES', '3')) + 1)]
+#: Every nova-compute: the fake ones, and the libvirt one in that mode.
+ALL_COMPUTES = COMPUTES + ([libvirt_mode.HOST] if libvirt_mode.ENABLED
+                           else [])
 DB_URL = 'mysql+pymysql://root@127.0.0.1/%s?charset=utf8'
 API_URL = 'http://127.0.0.1:%d/v2.1' % API_PORT
 MICROVERSION = '2.95'
@@ -191,7 +200,9 @@ def _services():
     nova_conf = _path('nova.conf')
     services = {
         'stubs': [sys.executable, os.path.join(HERE, 'stub_services.py'),
-                  str(STUB_PORT)],
+                  str(STUB_PORT)] + (
+                      [_path('images.json')] if libvirt_mode.ENABLED
+                      else []),
         'placement-api': [
             _bin('gunicorn'), '--bind', '127.0.0.1:%d' % PLACEMENT_PORT,
             '--workers', '1', '--threads', '4', '--worker-class', 'gthread',
@@ -207,7 +218,7 @@ def _services():
         'nova-scheduler': [_bin('nova-scheduler'), '--config-file',
                            nova_conf],
     }
-    for host in COMPUTES:
+    for host in ALL_COMPUTES:
         services['compute-' + host] = [
             _bin('nova-compute'), '--config-file', nova_conf,
             '--config-file', _path('compute-%s.conf' % host)]
@@ -326,12 +337,12 @@ def _wait(what, check, timeout):
 def _computes_up():
     services = api('GET', '/os-services?binary=nova-compute')['services']
     up = {s['host'] for s in services if s['state'] == 'up'}
-    return set(COMPUTES) <= up
+    return set(ALL_COMPUTES) <= up
 
 
 def _hypervisors_ready():
     hyps = api('GET', '/os-hypervisors/detail')['hypervisors']
-    return {h['service']['host'] for h in hyps} >= set(COMPUTES)
+    return {h['service']['host'] for h in hyps} >= set(ALL_COMPUTES)
 
 
 # --- set-up ------------------------------------------------------------------
@@ -380,6 +391,17 @@ def _write_configs():
         os.makedirs(_path('state', host, 'instances'), exist_ok=True)
         with open(_path('compute-%s.conf' % host), 'w') as f:
             f.write(COMPUTE_CONF.format(host=host, run=RUN))
+    if libvirt_mode.ENABLED:
+        _write_libvirt_config()
+
+
+def _write_libvirt_config():
+    host = libvirt_mode.HOST
+    conf = _path('compute-%s.conf' % host)
+    os.makedirs(libvirt_mode.instances_path(RUN), exist_ok=True)
+    with open(conf, 'w') as f:
+        f.write(libvirt_mode.compute_conf(RUN, VENV,
+                                          [_path('nova.conf'), conf]))
 
 
 def _create_databases():
@@ -426,17 +448,27 @@ def _ensure_flavor():
         api('POST', '/flavors', {'flavor': {
             'name': FLAVOR, 'id': FLAVOR, 'vcpus': 1, 'ram': 128,
             'disk': 1}})
+    if libvirt_mode.ENABLED:
+        try:
+            api('GET', '/flavors/%s' % libvirt_mode.FLAVOR)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise
+            api('POST', '/flavors', libvirt_mode.flavor_body())
 
 
 def environment():
-    return {'endpoint': API_URL, 'microversion': MICROVERSION,
-            'transport_url': 'rabbit://guest:guest@127.0.0.1:5672/%s'
-                             % VHOST,
-            'notifications': {'exchange': 'nova',
-                              'topic': 'versioned_notifications'},
-            'hosts': COMPUTES, 'flavor': FLAVOR, 'image': IMAGE,
-            'run_dir': RUN, 'venv': VENV, 'novactl': os.path.abspath(
-                __file__)}
+    env = {'endpoint': API_URL, 'microversion': MICROVERSION,
+           'transport_url': 'rabbit://guest:guest@127.0.0.1:5672/%s'
+                            % VHOST,
+           'notifications': {'exchange': 'nova',
+                             'topic': 'versioned_notifications'},
+           'hosts': COMPUTES, 'flavor': FLAVOR, 'image': IMAGE,
+           'run_dir': RUN, 'venv': VENV, 'novactl': os.path.abspath(
+               __file__)}
+    if libvirt_mode.ENABLED:
+        env['libvirt'] = libvirt_mode.environment(RUN)
+    return env
 
 
 def healthy():
@@ -462,6 +494,9 @@ def start():
     for name in os.listdir(_path('logs')):
         os.unlink(_path('logs', name))
     _install_driver()
+    if libvirt_mode.ENABLED:
+        libvirt_mode.check_requirements(VENV)
+        libvirt_mode.prepare_images(RUN)
     _write_configs()
     _create_databases()
     _create_vhost()
@@ -470,7 +505,7 @@ def start():
     for name in ('stubs', 'placement-api', 'nova-conductor',
                  'nova-scheduler', 'nova-api'):
         start_service(name)
-    for host in COMPUTES:
+    for host in ALL_COMPUTES:
         start_service('compute-' + host)
     _wait('nova-api', lambda: api('GET', '/flavors') is not None,
           START_TIMEOUT)
@@ -479,7 +514,7 @@ def start():
          'cell_v2', 'discover_hosts')
     _wait('hypervisors', _hypervisors_ready, START_TIMEOUT)
     _ensure_flavor()
-    log('Nova up with %d computes after %.1fs' % (len(COMPUTES),
+    log('Nova up with %d computes after %.1fs' % (len(ALL_COMPUTES),
                                                   time.monotonic() - t0))
     return environment()
 
@@ -512,6 +547,8 @@ def stop(timeout=10):
             os.unlink(_path('pids', name + '.pid'))
         except OSError:
             pass
+    if libvirt_mode.ENABLED:
+        libvirt_mode.destroy_domains()
 
 
 def main(argv):

@@ -16,13 +16,24 @@ Nova still calls the Image and Network services. For recovery tests it is
 enough that every image exists (a small raw image) and that every Neutron
 collection is empty (servers are created with ``networks: none``).
 
-    python3 stub_services.py PORT
+    python3 stub_services.py PORT [CATALOGUE]
+
+CATALOGUE (the libvirt mode of ``novactl.py``, see ``libvirt_mode.py``) is
+a JSON file ``{image_id: {"path": ..., "disk_format": ..., "container_format":
+..., "properties": {...}}}``: those images are served with their real
+size, properties and data (``GET /v2/images/ID/file``), so Nova's libvirt
+driver can fetch a kernel, a ramdisk and a root disk.
 """
 
 import http.server
 import json
+import os
 import re
+import shutil
 import sys
+
+#: Images with real data: {id: {...}} (see the module docstring).
+CATALOGUE = {}
 
 IMAGE_SCHEMA = {
     'name': 'image',
@@ -40,6 +51,9 @@ IMAGE_SCHEMA = {
 
 
 def image(image_id):
+    entry = CATALOGUE.get(image_id)
+    if entry is not None:
+        return _catalogued(image_id, entry)
     return {
         'id': image_id, 'name': 'vmguard-test-image', 'status': 'active',
         'visibility': 'public', 'protected': False, 'os_hidden': False,
@@ -52,6 +66,27 @@ def image(image_id):
         'file': '/v2/images/%s/file' % image_id,
         'schema': '/v2/schemas/image',
     }
+
+
+def _catalogued(image_id, entry):
+    body = {
+        'id': image_id, 'name': entry.get('name', image_id),
+        'status': 'active', 'visibility': 'public', 'protected': False,
+        'os_hidden': False, 'checksum': None, 'os_hash_algo': None,
+        'os_hash_value': None, 'owner': 'vmguard-test',
+        'size': os.path.getsize(entry['path']), 'virtual_size': None,
+        'min_ram': 0, 'min_disk': 0,
+        'disk_format': entry.get('disk_format', 'raw'),
+        'container_format': entry.get('container_format', 'bare'),
+        'created_at': '2026-01-01T00:00:00Z',
+        'updated_at': '2026-01-01T00:00:00Z', 'tags': [],
+        'self': '/v2/images/%s' % image_id,
+        'file': '/v2/images/%s/file' % image_id,
+        'schema': '/v2/schemas/image',
+    }
+    # Glance v2 shows image properties as top-level strings.
+    body.update({k: str(v) for k, v in entry.get('properties', {}).items()})
+    return body
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -79,6 +114,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 {'id': 'v2.0', 'status': 'CURRENT', 'links': []}]})
         if path == '/v2/schemas/image':
             return self._send(200, IMAGE_SCHEMA)
+        match = re.fullmatch(r'/v2/images/([^/]+)/file', path)
+        if match and match.group(1) in CATALOGUE:
+            return self._send_file(CATALOGUE[match.group(1)]['path'])
         match = re.fullmatch(r'/v2/images/([^/]+)', path)
         if match:
             return self._send(200, image(match.group(1)))
@@ -95,6 +133,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 'detail': ''}})
         return self._send(404, {'error': 'not found: %s' % path})
 
+    def _send_file(self, path):
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/octet-stream')
+        self.send_header('Content-Length', str(os.path.getsize(path)))
+        self.end_headers()
+        with open(path, 'rb') as f:
+            shutil.copyfileobj(f, self.wfile)
+
     def do_DELETE(self):
         self._read_body()
         return self._send(204)
@@ -110,6 +156,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 def main():
     port = int(sys.argv[1])
+    if len(sys.argv) > 2:
+        with open(sys.argv[2]) as f:
+            CATALOGUE.update(json.load(f))
     server = http.server.ThreadingHTTPServer(('127.0.0.1', port), Handler)
     server.serve_forever()
 

@@ -31,44 +31,59 @@ NOVACTL = os.path.join(REPO, 'tools', 'nova', 'novactl.py')
 START_TIMEOUT = 400
 
 _LOCK = threading.Lock()
-_ENV = None
-_ERROR = None
+#: Per mode (False: the normal test Nova; True: its libvirt mode).
+_ENV = {}
+_ERROR = {}
 
 
 class NovaUnavailable(Exception):
     pass
 
 
-def novactl(*args, timeout=120):
+def novactl(*args, timeout=120, libvirt=False):
+    """Run novactl; ``libvirt``: in its libvirt mode (a Nova of its own
+    with one compute on Nova's stock libvirt driver, see
+    tools/nova/libvirt_mode.py)."""
+    env = dict(os.environ)
+    if libvirt:
+        env['VMGUARD_NOVA_LIBVIRT'] = '1'
+    else:
+        env.pop('VMGUARD_NOVA_LIBVIRT', None)
     res = subprocess.run([sys.executable, NOVACTL] + list(args),
-                         capture_output=True, text=True, timeout=timeout)
+                         capture_output=True, text=True, timeout=timeout,
+                         env=env)
     return res
 
 
-def _stop():
-    novactl('stop')
+def _stop(libvirt):
+    novactl('stop', libvirt=libvirt)
 
 
-def real_nova():
-    """The environment of the running test Nova (a dict, see novactl)."""
-    global _ENV, _ERROR
+def real_nova(libvirt=False):
+    """The environment of the running test Nova (a dict, see novactl).
+
+    ``libvirt``: the libvirt mode's Nova (its environment has a
+    ``libvirt`` entry: host, flavor, image, console log template).
+    """
     with _LOCK:
-        if _ENV is not None:
-            return _ENV
-        if _ERROR is not None:
-            raise NovaUnavailable(_ERROR)
-        status = novactl('status')
+        if libvirt in _ENV:
+            return _ENV[libvirt]
+        if libvirt in _ERROR:
+            raise NovaUnavailable(_ERROR[libvirt])
+        status = novactl('status', libvirt=libvirt)
         already = (status.returncode == 0 and
                    json.loads(status.stdout or '{}').get('healthy'))
-        res = novactl('start', timeout=START_TIMEOUT)
+        res = novactl('start', timeout=START_TIMEOUT, libvirt=libvirt)
         if res.returncode != 0:
-            _ERROR = ('The real Nova these tests need could not be started '
-                      'by %s start (exit %s). Install it with '
-                      'tools/nova/install.sh (.ci/run does). Its '
-                      'output:\n%s' % (NOVACTL, res.returncode,
-                                       res.stderr[-6000:]))
-            raise NovaUnavailable(_ERROR)
-        _ENV = json.loads(res.stdout)
+            _ERROR[libvirt] = (
+                'The real Nova these tests need could not be started by '
+                '%s start%s (exit %s). Install it with '
+                'tools/nova/install.sh%s (.ci/run does). Its output:\n%s'
+                % (NOVACTL, ' (VMGUARD_NOVA_LIBVIRT=1)' if libvirt else '',
+                   res.returncode, ' --libvirt' if libvirt else '',
+                   res.stderr[-6000:]))
+            raise NovaUnavailable(_ERROR[libvirt])
+        _ENV[libvirt] = json.loads(res.stdout)
         if not already:
-            atexit.register(_stop)
-        return _ENV
+            atexit.register(_stop, libvirt)
+        return _ENV[libvirt]

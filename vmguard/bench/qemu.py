@@ -45,17 +45,23 @@ GUEST_XML = """<domain type='qemu'>
     <cmdline>%(cmdline)s</cmdline>
   </os>
   <features><acpi/></features>
-  <on_crash>preserve</on_crash>
+  %(on_crash)s
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <serial type='file'><source path='%(console)s'/><target port='0'/></serial>
-    <panic model='isa'/>
+    %(panic)s
+    %(channel)s
     <watchdog model='i6300esb' action='pause'/>
     %(disk)s
     <memballoon model='none'/>
   </devices>
 </domain>
 """
+
+#: What Nova's libvirt driver adds for hw_qemu_guest_agent=yes images.
+AGENT_CHANNEL = """<channel type='unix'>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>"""
 
 CMDLINE = ('console=ttyS0 panic=0 unknown_nmi_panic=1 quiet '
            'vmguard.test=%s')
@@ -181,18 +187,30 @@ class QemuGuests:
             return None
         return wait_for(find, timeout, what='libvirt event %s' % event)
 
-    def guest_xml(self, name, dom_uuid, console, mode='idle', disk=''):
-        """The domain XML of a guest of this environment."""
-        return GUEST_XML % {'name': name, 'uuid': dom_uuid,
-                            'kernel': self.kernel, 'initrd': self.initrd,
-                            'cmdline': CMDLINE % mode, 'console': console,
-                            'disk': disk}
+    def guest_xml(self, name, dom_uuid, console, mode='idle', disk='',
+                  like_nova=False, agent_channel=False):
+        """The domain XML of a guest of this environment.
 
-    def boot(self, mode='idle', persistent=False, ready_timeout=90):
+        ``like_nova``: no panic device and libvirt's default ``on_crash``,
+        as Nova's libvirt driver makes them (a guest panic leaves the
+        domain running). ``agent_channel``: the QEMU guest agent's
+        channel (nothing in the guest answers on it).
+        """
+        return GUEST_XML % {
+            'name': name, 'uuid': dom_uuid, 'kernel': self.kernel,
+            'initrd': self.initrd, 'cmdline': CMDLINE % mode,
+            'console': console, 'disk': disk,
+            'on_crash': '' if like_nova else '<on_crash>preserve</on_crash>',
+            'panic': '' if like_nova else "<panic model='isa'/>",
+            'channel': AGENT_CHANNEL if agent_channel else ''}
+
+    def boot(self, mode='idle', persistent=False, ready_timeout=90,
+             like_nova=False, agent_channel=False, dom_uuid=None,
+             console=None):
         """Start a guest; return (domain, uuid) once its init is ready."""
         name = 'vmguard-ft-%s-%s' % (mode, uuid.uuid4().hex[:8])
-        dom_uuid = str(uuid.uuid4())
-        console = os.path.join(self.dir, name + '.log')
+        dom_uuid = dom_uuid or str(uuid.uuid4())
+        console = console or os.path.join(self.dir, name + '.log')
         disk = ''
         if mode == 'ioerror':
             tiny = os.path.join(self.dir, name + '-tmpfs')
@@ -205,7 +223,9 @@ class QemuGuests:
             with open(image, 'wb') as f:
                 f.truncate(64 * 1024 * 1024)  # sparse: far over the tmpfs
             disk = IOERROR_DISK % image
-        xml = self.guest_xml(name, dom_uuid, console, mode, disk)
+        xml = self.guest_xml(name, dom_uuid, console, mode, disk,
+                             like_nova=like_nova,
+                             agent_channel=agent_channel)
         if persistent:
             dom = self.conn.defineXML(xml)
             self._defer(self._undefine, name)

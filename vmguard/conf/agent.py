@@ -123,6 +123,56 @@ opts = [
     cfg.PortOpt('ipmi_port', default=623, help='IPMI UDP port.'),
     cfg.StrOpt('ipmi_username', help='IPMI user name.'),
     cfg.StrOpt('ipmi_password', secret=True, help='IPMI password.'),
+    # Guest faults libvirt does not report on domains Nova creates (no
+    # panic device): SPEC.md Revision 2.
+    cfg.BoolOpt('console_log_detection', default=False,
+                help='Follow each domain\'s console log (Nova writes it '
+                     'to <instances_path>/<uuid>/console.log) and report '
+                     'the domain crashed/panicked, at once, when a kernel '
+                     'panic signature appears. Nova\'s libvirt driver adds '
+                     'no panic device, so without this a guest panic '
+                     'leaves libvirt reporting running. Used by the '
+                     'libvirt collector.'),
+    cfg.StrOpt('console_log_path',
+               default='/var/lib/nova/instances/{uuid}/console.log',
+               help='Path of a domain\'s console log; {uuid} is replaced '
+                    'by the domain UUID (Nova\'s instance UUID). Match '
+                    'Nova\'s [DEFAULT] instances_path.'),
+    cfg.FloatOpt('console_log_poll_interval', default=0.1, min=0.02,
+                 max=10.0,
+                 help='Seconds between two reads of the new text of the '
+                      'console logs. Bounds the detection delay of a '
+                      'guest panic.'),
+    cfg.MultiStrOpt('console_panic_patterns',
+                    default=[r'Kernel panic - not syncing',
+                             r'Oops: .*\[#\d+\]'],
+                    help='Regular expressions (Python syntax, matched '
+                         'against the console\'s bytes) whose match in '
+                         'new console text means the guest kernel '
+                         'panicked. Repeat the option for each pattern.'),
+    cfg.BoolOpt('guest_agent_detection', default=False,
+                help='Ping the QEMU guest agent of every running domain '
+                     'that has its channel (images with '
+                     'hw_qemu_guest_agent=yes) once per cycle, and '
+                     'report the domain crashed/hung after hang_cycles '
+                     'consecutive unanswered pings. Counting starts once '
+                     'the agent answered in the domain\'s current run '
+                     '(see guest_agent_boot_grace).'),
+    cfg.IntOpt('guest_agent_timeout', default=1, min=1, max=60,
+               help='Seconds one guest agent ping may take before it '
+                    'counts as unanswered.'),
+    cfg.IntOpt('hang_cycles', default=3, min=1, max=1000,
+               help='Consecutive cycles without a guest agent answer, '
+                    'while the domain runs, after which it is reported '
+                    'crashed/hung.'),
+    cfg.FloatOpt('guest_agent_boot_grace', default=0.0, min=0.0,
+                 max=86400.0,
+                 help='Seconds after a domain starts after which its '
+                      'silent guest agent counts even if it never '
+                      'answered. 0 (default): only a guest agent that '
+                      'answered once in the current run can be judged '
+                      'hung, so an image that declares an agent it does '
+                      'not run is never rebooted for it.'),
 ]
 
 

@@ -22,8 +22,14 @@ at once: a guest panic (``VIR_DOMAIN_EVENT_CRASHED``), watchdog and I/O
 error pauses, and a QEMU that died (``STOPPED_FAILED``/``STOPPED_CRASHED``).
 The connection is kept alive with libvirt keepalives; when it closes, a
 reconnect thread reopens it and registers the callback again.
+
+Domains Nova creates have no panic device; for them the collector also
+runs the detectors of :mod:`vmguard.agent.collectors.guestfaults` when
+enabled: the console log watcher (``[agent] console_log_detection``)
+and the QEMU guest agent ping (``[agent] guest_agent_detection``).
 """
 
+import concurrent.futures
 import threading
 import time
 
@@ -38,6 +44,7 @@ except ImportError as _exc:  # vmguard[libvirt] is an extra: say so
 from oslo_log import log as logging
 
 from vmguard.agent.collectors import base
+from vmguard.agent.collectors import guestfaults
 
 LOG = logging.getLogger(__name__)
 
@@ -187,6 +194,17 @@ class LibvirtCollector(base.Collector):
         self._sink = None
         self._stopped = threading.Event()
         self._reconnect_thread = None
+        agent = conf.agent
+        self._console = None
+        if agent.console_log_detection:
+            self._console = guestfaults.ConsoleLogWatcher(
+                agent.console_log_path, agent.console_panic_patterns,
+                agent.console_log_poll_interval)
+        self._prober = None
+        if agent.guest_agent_detection:
+            self._prober = guestfaults.GuestAgentProber(
+                guestfaults.libvirt_ping(agent.guest_agent_timeout),
+                agent.hang_cycles, agent.guest_agent_boot_grace)
 
     # -- connection ---------------------------------------------------------
 
@@ -256,6 +274,15 @@ class LibvirtCollector(base.Collector):
     # -- events ---------------------------------------------------------------
 
     def _on_lifecycle(self, _conn, dom, event, detail, _opaque):
+        if (event == libvirt.VIR_DOMAIN_EVENT_STARTED
+                and self._console is not None):
+            # Follow a new run's console from its first line, not from
+            # the next cycle.
+            try:
+                self._console.domain_seen(dom.UUIDString(), dom.ID())
+            except libvirt.libvirtError:
+                LOG.debug('Started domain vanished before it was followed')
+            return
         found = crash_event(event, detail)
         if found is None:
             return
@@ -289,9 +316,13 @@ class LibvirtCollector(base.Collector):
             target=self._reconnect_loop, name='libvirt-reconnect',
             daemon=True)
         self._reconnect_thread.start()
+        if self._console is not None:
+            self._console.start(event_sink)
 
     def stop(self):
         self._stopped.set()
+        if self._console is not None:
+            self._console.stop()
         with self._lock:
             self._sink = None
             conn = self._conn
@@ -318,16 +349,23 @@ class LibvirtCollector(base.Collector):
         result = base.Result()
         used_vcpus = 0
         used_ram_mb = 0
+        domains = []
         for dom in conn.listAllDomains():
             try:
                 state, reason = dom.state()
                 info = dom.info()
                 uuid = dom.UUIDString()
+                dom_id = dom.ID()
             except libvirt.libvirtError as exc:
                 if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                     continue  # undefined while we looked
                 raise
+            domains.append((dom, uuid, dom_id, state, reason, info))
+        guest_faults = self._guest_faults(domains)
+        for _dom, uuid, _dom_id, state, reason, info in domains:
             state_name, reason_name = state_names(state, reason)
+            if state_name == 'running' and uuid in guest_faults:
+                state_name, reason_name = guest_faults[uuid]
             vcpus = info[3]
             ram_mb = info[1] // 1024
             if state_name not in ('shutoff', 'nostate'):
@@ -339,3 +377,53 @@ class LibvirtCollector(base.Collector):
         result.vcpus_free = max(0, node[2] - used_vcpus)
         result.ram_mb_free = max(0, node[1] - used_ram_mb)
         return result
+
+    # -- guest faults libvirt does not see ------------------------------------
+
+    def _guest_faults(self, domains):
+        """{uuid: (state, reason)} of running domains found crashed by the
+        console log watcher or the guest agent prober."""
+        found = {}
+        uuids = [d[1] for d in domains]
+        if self._console is not None:
+            self._console.forget_others(uuids)
+            for _dom, uuid, dom_id, _s, _r, _i in domains:
+                self._console.domain_seen(uuid, dom_id)
+            self._console.poll()
+            for _dom, uuid, dom_id, state, _r, _i in domains:
+                if (state == libvirt.VIR_DOMAIN_RUNNING
+                        and self._console.panicked(uuid, dom_id)):
+                    found[uuid] = ('crashed', 'panicked')
+        if self._prober is not None:
+            self._prober.forget_others(uuids)
+            checks = [d for d in domains if d[1] not in found]
+            workers = min(8, len(checks)) or 1
+            with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+                hung = list(pool.map(self._probe, checks))
+            for (_dom, uuid, _id, _s, _r, _i), is_hung in zip(checks, hung,
+                                                              strict=True):
+                if not is_hung:
+                    continue
+                found[uuid] = ('crashed', 'hung')
+                if self._prober.newly_hung(uuid):
+                    LOG.warning('Domain %s: guest agent silent for %d '
+                                'cycles while running: hung', uuid,
+                                self.conf.agent.hang_cycles)
+                    sink = self._sink
+                    if sink is not None:
+                        try:
+                            sink(uuid, 'crashed', 'hung', 'guest-agent')
+                        except Exception:
+                            LOG.exception('Hang of domain %s not '
+                                          'delivered', uuid)
+        return found
+
+    def _probe(self, domain):
+        dom, uuid, dom_id, state, _reason, _info = domain
+        try:
+            return self._prober.check(
+                uuid, dom_id, state == libvirt.VIR_DOMAIN_RUNNING,
+                lambda: dom.XMLDesc(0), dom)
+        except libvirt.libvirtError as exc:
+            LOG.debug('Guest agent check of %s failed: %s', uuid, exc)
+            return False

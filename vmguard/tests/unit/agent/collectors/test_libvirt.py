@@ -10,7 +10,10 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import os
+from unittest import mock
 
+import fixtures
 import libvirt
 
 from vmguard.agent.collectors import libvirt as lv
@@ -97,3 +100,123 @@ class TestCrashEvents(test_base.TestCase):
         collector._sink = sink
         collector._on_lifecycle(None, _Dom(), c('EVENT_CRASHED'),
                                 c('EVENT_CRASHED_PANICKED'), None)
+
+
+class _GuestDom:
+    """A domain as the collector reads it each cycle."""
+
+    def __init__(self, uuid, state, dom_id, xml='<domain/>'):
+        self.uuid, self.st, self.dom_id, self.xml = uuid, state, dom_id, xml
+
+    def state(self):
+        return self.st
+
+    def info(self):
+        return [self.st[0], 262144, 262144, 1, 0]
+
+    def UUIDString(self):
+        return self.uuid
+
+    def ID(self):
+        return self.dom_id
+
+    def XMLDesc(self, _flags):
+        return self.xml
+
+
+class _Conn:
+    def __init__(self, doms):
+        self.doms = doms
+
+    def listAllDomains(self):
+        return self.doms
+
+    def getInfo(self):
+        return ['x86_64', 4096, 4]
+
+
+RUNNING = (c('RUNNING'), c('RUNNING_BOOTED'))
+PAUSED = (c('PAUSED'), c('PAUSED_USER'))
+AGENT_XML = "<channel><target name='org.qemu.guest_agent.0'/></channel>"
+
+
+class TestGuestFaults(test_base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.events = []
+
+    def collector(self):
+        collector = lv.LibvirtCollector(self.conf)
+        # What start(sink) sets, without its threads.
+        collector._sink = lambda *a: self.events.append(a)
+        if collector._console is not None:
+            collector._console._sink = collector._sink
+        return collector
+
+    def vms(self, collector, doms):
+        return {v.uuid: (v.state, v.reason)
+                for v in collector._collect(_Conn(doms)).vms}
+
+    def test_detectors_are_off_by_default(self):
+        collector = self.collector()
+        self.assertIsNone(collector._console)
+        self.assertIsNone(collector._prober)
+
+    def test_console_panic_only_on_the_running_run_that_panicked(self):
+        self.flags(console_log_detection=True,
+                   console_log_path=os.path.join(self.tmp, '{uuid}.log'),
+                   group='agent')
+        collector = self.collector()
+        doms = [_GuestDom('u-run', RUNNING, 5),
+                _GuestDom('u-paused', PAUSED, 6)]
+        self.assertEqual({'u-run': ('running', 'booted'),
+                          'u-paused': ('paused', 'user')},
+                         self.vms(collector, doms))
+        for uuid in ('u-run', 'u-paused'):
+            with open(os.path.join(self.tmp, uuid + '.log'), 'wb') as f:
+                f.write(b'Kernel panic - not syncing: NMI\n')
+        vms = self.vms(collector, doms)
+        self.assertEqual(('crashed', 'panicked'), vms['u-run'])
+        # libvirt's own state wins over a console panic when not running.
+        self.assertEqual(('paused', 'user'), vms['u-paused'])
+        self.assertEqual(2, len(self.events))
+        doms[0].dom_id = 9  # Nova's hard reboot: a new run
+        self.assertEqual(('running', 'booted'),
+                         self.vms(collector, doms)['u-run'])
+
+    def test_started_event_follows_a_new_run_at_once(self):
+        self.flags(console_log_detection=True,
+                   console_log_path=os.path.join(self.tmp, '{uuid}.log'),
+                   group='agent')
+        collector = self.collector()
+        dom = _GuestDom('u-new', RUNNING, 3)
+        collector._on_lifecycle(None, dom, c('EVENT_STARTED'),
+                                c('EVENT_STARTED_BOOTED'), None)
+        with open(os.path.join(self.tmp, 'u-new.log'), 'wb') as f:
+            f.write(b'Kernel panic - not syncing: Fatal exception\n')
+        collector._console.poll()  # what its thread does
+        self.assertEqual([('u-new', 'crashed', 'panicked', 'console')],
+                         self.events)
+
+    def test_silent_guest_agent_hung_and_reported_once(self):
+        self.flags(guest_agent_detection=True, hang_cycles=2,
+                   group='agent')
+        answers = [True, False, False, False]
+
+        def ping(_dom):
+            if not answers.pop(0):
+                raise lv.libvirt.libvirtError('agent not responding')
+        with mock.patch.object(lv.guestfaults, 'libvirt_ping',
+                               return_value=ping):
+            collector = self.collector()
+        doms = [_GuestDom('u-ga', RUNNING, 4, xml=AGENT_XML),
+                _GuestDom('u-none', RUNNING, 5)]
+        states = [self.vms(collector, doms)['u-ga'] for _ in range(4)]
+        self.assertEqual([('running', 'booted'), ('running', 'booted'),
+                          ('crashed', 'hung'), ('crashed', 'hung')], states)
+        self.assertEqual([('u-ga', 'crashed', 'hung', 'guest-agent')],
+                         self.events)
+        self.assertEqual(('running', 'booted'),
+                         self.vms(collector, doms[1:])['u-none'])

@@ -1,0 +1,425 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""python -m vmguard.bench e2e_stock: the e2e benchmark's variant C.
+
+Guest panic on a guest **Nova created** -> guest running again, through
+Nova's real libvirt driver:
+
+* the test Nova in its libvirt mode (``VMGUARD_NOVA_LIBVIRT=1``, see
+  tools/nova/libvirt_mode.py): compute ``lv-1`` runs Nova's stock
+  ``LibvirtDriver`` (QEMU TCG) next to fake computes; its server is a
+  real QEMU guest Nova defined (no panic device: libvirt keeps saying
+  ``running`` after the guest's kernel panics);
+* the benchmark injects an NMI (``virDomainInjectNMI``); the guest
+  kernel panics and writes ``Kernel panic - not syncing`` to its serial
+  console, which Nova logs to ``<instances>/<uuid>/console.log``;
+* the agent of ``lv-1`` (in this process; collector ``libvirt`` on
+  qemu:///system with ``[agent] console_log_detection``) sees the panic
+  in the log and casts ``crashed/panicked`` to the engine;
+* ``vmguard-engine`` (a process, MariaDB, the ``nova`` back end) decides
+  R1 and asks Nova for a hard reboot; Nova's libvirt driver destroys and
+  starts the domain again; the guest boots and prints ``VMGUARD-READY``.
+
+Segments per crash: NMI -> agent has the panic (console detection) ->
+decision stored (engine notification) -> Nova 202 accepted (engine's
+record) -> domain running again (libvirt STARTED event on a connection
+of this process) -> guest ready (``VMGUARD-READY`` after the panic in the
+console log) and Nova ACTIVE with no task.
+
+Baseline, same run, before vmguard runs: the same guest panicked the same
+way and the same hard reboot asked of nova-api directly at the moment of
+the panic (no detection, no decision): NMI -> domain running, NMI ->
+guest ready. vmguard's share is what it adds before the request.
+
+One guest at a time (256 MB, TCG). Needs RabbitMQ, MariaDB,
+libvirtd/QEMU and ``tools/nova/install.sh --libvirt``.
+"""
+
+import argparse
+import json
+import shutil
+import sys
+import threading
+import time
+import traceback
+
+from vmguard.bench import e2e
+from vmguard.bench import nova as bench_nova
+
+
+class StockGuest:
+    """A Nova server of the libvirt compute: its domain and console."""
+
+    def __init__(self, bench, server_id):
+        self.bench = bench
+        self.uuid = server_id
+        self.name = 'nova-%s' % server_id[:8]
+        self.console = bench.lv['console_log'].replace('{uuid}', server_id)
+        self.ready_at = None
+        self._watcher = None
+        self.boots = 1
+
+    def _text(self):
+        try:
+            with open(self.console, 'rb') as f:
+                return f.read()
+        except OSError:
+            return b''
+
+    def booted(self):
+        """True when the console shows a boot finished after the last
+        panic (Nova's log is truncated when the domain starts again; if
+        it were not, the order of the two texts still tells)."""
+        text = self._text()
+        return text.rfind(b'VMGUARD-READY') > text.rfind(b'Kernel panic')
+
+    def ready(self):
+        if self.ready_at is None and self._watcher is None and self.booted():
+            self.ready_at = time.time()
+        return self.ready_at is not None
+
+    def panic(self):
+        """Inject an NMI; a thread stamps the next boot's end at once
+        (the benchmark may be waiting on the engine meanwhile)."""
+        self.ready_at = None
+        self._watcher = threading.Thread(target=self._watch_reboot,
+                                         daemon=True)
+        self.bench.qemu.conn.lookupByUUIDString(self.uuid).injectNMI(0)
+        self._watcher.start()
+
+    def _watch_reboot(self):
+        deadline = time.monotonic() + 300
+        while self.booted() and time.monotonic() < deadline:
+            time.sleep(0.005)  # until the panic is on the console
+        while not self.booted() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if self.booted():
+            self.ready_at = time.time()
+            self.boots += 1
+        self._watcher = None
+
+    def panicked(self):
+        return b'Kernel panic' in self._text()
+
+    def stop(self):
+        pass  # Nova owns the domain: deleting the server removes it
+
+
+class StockBench(e2e.Bench):
+
+    def setup_stock(self):
+        """Nova (libvirt mode), libvirtd, the configuration, the nodes,
+        the database; the engine and agents come later
+        (:meth:`start_vmguard`) so that the baseline runs without
+        them."""
+        self.progress('starting (or reusing) the test Nova in its '
+                      'libvirt mode ...')
+        try:
+            self.env = bench_nova.real_nova(libvirt=True)
+        except bench_nova.NovaUnavailable as exc:
+            raise RuntimeError(str(exc)) from exc
+        self.lv = self.env['libvirt']
+        self.nova = e2e.Nova(self.env)
+        self.crash_host = self.lv['host']
+        self.hosts = [self.crash_host] + list(self.env['hosts'])
+        self.progress('Nova at %s (libvirt compute %s, fake computes %s)'
+                      % (self.env['endpoint'], self.crash_host,
+                         ', '.join(self.env['hosts'])))
+        self._setup_qemu()
+        self.started_event = self.qemu.libvirt.VIR_DOMAIN_EVENT_STARTED
+        self._setup_config()
+        from vmguard.allinone import nodes as sim
+        for i, host in enumerate(self.hosts):
+            node = sim.SimNode(host, i, self.state)
+            node.write_xml()
+            node.write_sysfs()
+            self.nodes.append(node)
+        admin, engine, name, url = e2e.common.create_database()
+        self.db = engine
+        self.db_url = url
+        self.cleanups.append((e2e.common.drop_database,
+                              (admin, engine, name)))
+        self._transports()
+        self.services = []
+        self.cleanups.append((self._stop_services, ()))
+
+    def start_vmguard(self):
+        self._start_listener()
+        self._start_engine(self.db_url)
+        self._start_agents()
+        try:
+            self._wait_nodes('normal')
+        except RuntimeError as exc:
+            raise RuntimeError('%s; the engine judged: %s'
+                               % (exc, self._nodes())) from exc
+
+    def _start_agents(self):
+        from vmguard.agent import manager as agent_manager
+
+        for node in self.nodes:
+            if node is self.nodes[0]:
+                # In-band hardware (a sysfs tree of the simulated node):
+                # without hardware readings a node is 'unknown', not
+                # healthy, and R1 does not apply.
+                conf = node.agent_conf(['libvirt', 'inband'])
+                for name, value in (
+                        ('libvirt_uri', self.lv['libvirt_uri']),
+                        ('console_log_detection', True),
+                        ('console_log_path', self.lv['console_log'])):
+                    conf.set_override(name, value, group='agent')
+            else:
+                conf = node.agent_conf(['libvirt', 'inband'])
+            agent = agent_manager.AgentManager(
+                conf, transport=self.rpc_transport)
+            if node is self.nodes[0]:
+                self.timeline.wrap_agent(agent)
+            agent.start()
+            node.agent = agent
+            self.services.append((agent.stop, ()))
+
+    # servers -------------------------------------------------------------
+
+    def make_stock_guest(self):
+        body = self.nova.call('POST', '/servers', {'server': {
+            'name': 'vmguard-bench-stock', 'imageRef': self.lv['image'],
+            'flavorRef': self.lv['flavor'], 'networks': 'none',
+            'availability_zone': self.lv['availability_zone']}})
+        server_id = body['server']['id']
+        if not self.args.keep_servers:
+            self.cleanups.append((self.nova.delete, (server_id,)))
+        self.nova.wait_active(server_id, self.crash_host,
+                              timeout=self.args.timeout * 3)
+        guest = StockGuest(self, server_id)
+        e2e.bench_qemu.wait_for(guest.ready, self.args.timeout * 3,
+                                interval=0.1, what='the guest to boot')
+        self.progress('server %s ACTIVE on %s, guest booted (%s)'
+                      % (server_id, self.crash_host, guest.console))
+        return guest
+
+    def started_after(self, vm_uuid, since):
+        for when, dom_uuid, event, _detail in list(self.qemu.events):
+            when += self.monotonic_offset
+            if (dom_uuid == vm_uuid and event == self.started_event
+                    and when >= since):
+                return when
+        return None
+
+    def _follow_restart(self, guest, sample, t_nmi):
+        """Stamp the domain's start after the panic, the guest's boot
+        and Nova ACTIVE with no task."""
+        timeout = self.args.timeout
+        sample['t_running'] = e2e.bench_qemu.wait_for(
+            lambda: self.started_after(guest.uuid, t_nmi), timeout,
+            interval=0.01, what='the domain to start again')
+        e2e.bench_qemu.wait_for(guest.ready, timeout, interval=0.02,
+                                what='the guest to boot again')
+        sample['t_ready'] = guest.ready_at
+        server = self.nova.wait_active(guest.uuid, self.crash_host,
+                                       timeout=timeout)
+        sample['t_active'] = time.time()
+        sample['nova_status'] = server['status']
+
+    # the rounds ----------------------------------------------------------
+
+    def _settle_console(self, guest):
+        # Between crashes, a random share of a cycle, so crashes fall
+        # anywhere in a cycle.
+        e2e.bench_qemu.wait_for(guest.ready, self.args.timeout,
+                                interval=0.05, what='the guest to boot')
+        time.sleep(self.rng.uniform(0, self.args.cycle_interval))
+
+    def run_baseline_direct(self, guest):
+        samples = []
+        for i in range(self.args.baseline):
+            self._settle_console(guest)
+            sample = {'server': guest.uuid, 'ok': False}
+            t_nmi = time.time()
+            guest.panic()
+            sample['t_nmi'] = t_nmi
+            self.nova.call('POST', '/servers/%s/action' % guest.uuid,
+                           {'reboot': {'type': 'HARD'}})
+            sample['t_accepted'] = time.time()
+            try:
+                self._follow_restart(guest, sample, t_nmi)
+            except Exception as exc:
+                sample['error'] = str(exc)
+            else:
+                sample['ok'] = True
+            samples.append(sample)
+            self.progress('baseline %d/%d: NMI -> running %s ms' % (
+                i + 1, self.args.baseline, _ms(sample, 't_running')))
+        return samples
+
+    def run_crashes(self, guest):
+        total = self.args.warmup + self.args.crashes
+        samples = []
+        for i in range(total):
+            self.settle(guest)
+            sample = self.crash(guest, 'reboot', self.args.timeout)
+            sample['warmup'] = i < self.args.warmup
+            if sample['ok']:
+                try:
+                    self._follow_restart(guest, sample, sample['t_nmi'])
+                except Exception as exc:
+                    sample['ok'] = False
+                    sample['error'] = str(exc)
+            sample['source'] = self._event_source(guest, sample)
+            samples.append(sample)
+            self.progress('C: crash %d/%d%s: %s' % (
+                i + 1, total, ' (warm-up)' if sample['warmup'] else '',
+                'NMI -> running %s ms, ready %s ms' % (
+                    _ms(sample, 't_running'), _ms(sample, 't_ready'))
+                if sample['ok'] else 'FAILED: %s' % sample.get('error')))
+        return samples
+
+    def _event_source(self, guest, sample):
+        # The agent stamps are taken by wrap_agent; the panic can only
+        # have come from the console (the domain has no panic device).
+        return 'console' if sample.get('t_agent') else None
+
+    def nova_reboots(self, server_id):
+        return [a for a in self.nova.actions(server_id)
+                if a['action'] == 'reboot']
+
+
+def _ms(sample, key):
+    if sample.get(key) is None:
+        return '-'
+    return '%.0f' % ((sample[key] - sample['t_nmi']) * 1000)
+
+
+def segments(samples, baseline):
+    def ms(later, earlier, rows=samples):
+        return [(s[later] - s[earlier]) * 1000 for s in rows
+                if s.get(later) is not None and s.get(earlier) is not None]
+    return [
+        ('NMI -> agent has the panic (console)', ms('t_agent', 't_nmi')),
+        ('agent -> engine decision stored', ms('t_decision', 't_agent')),
+        ('decision -> Nova 202 accepted', ms('t_accepted', 't_decision')),
+        ('vmguard share: NMI -> Nova 202', ms('t_accepted', 't_nmi')),
+        ('Nova 202 -> domain running', ms('t_running', 't_accepted')),
+        ('TOTAL NMI -> domain running', ms('t_running', 't_nmi')),
+        ('domain running -> guest ready', ms('t_ready', 't_running')),
+        ('TOTAL NMI -> guest ready', ms('t_ready', 't_nmi')),
+        ('TOTAL NMI -> Nova ACTIVE, no task', ms('t_active', 't_nmi')),
+        ('baseline: NMI -> direct 202', ms('t_accepted', 't_nmi',
+                                          baseline)),
+        ('baseline: NMI -> domain running', ms('t_running', 't_nmi',
+                                              baseline)),
+        ('baseline: NMI -> guest ready', ms('t_ready', 't_nmi', baseline)),
+    ]
+
+
+def report(out, bench, crashes, baseline, checks):
+    args = bench.args
+    ok = [s for s in crashes if s['ok'] and not s['warmup']]
+    okb = [s for s in baseline if s['ok']]
+    out('e2e variant C: guest panic (NMI) on a guest Nova created (stock '
+        'libvirt driver, no panic device) -> console log -> vmguard agent '
+        '-> engine -> Nova hard reboot -> domain running -> guest ready')
+    out('  nova     : %s, libvirt compute %s (QEMU TCG, 256 MB guest), '
+        'fake computes %s' % (bench.env['endpoint'], bench.crash_host,
+                              ', '.join(bench.env['hosts'])))
+    out('  engine   : vmguard-engine process, MariaDB, nova back end; cycle '
+        '%ss' % args.cycle_interval)
+    out('  times    : wall clock; nearest-rank percentiles (below 100 '
+        'samples p99 = max)')
+    out()
+    out('C. %d crashes (+%d warm-up, not counted); baseline: %d hard '
+        'reboots requested directly at the panic' % (
+            len(ok), args.warmup, len(okb)))
+    rows = [(name, e2e.summary(values))
+            for name, values in segments(ok, okb)]
+    e2e._table(out, rows)
+    stats = dict(rows)
+    total = stats['TOTAL NMI -> domain running']
+    share = stats['vmguard share: NMI -> Nova 202']
+    direct = stats['baseline: NMI -> domain running']
+    if total:
+        out('  target NMI -> domain running p99 < 3000 ms: %s (p99 %.0f ms)'
+            % ('MET' if total['p99'] < 3000 else 'NOT MET', total['p99']))
+    if share:
+        out('  target vmguard share p99 <= 300 ms: %s (p99 %.0f ms)'
+            % ('MET' if share['p99'] <= 300 else 'NOT MET', share['p99']))
+    if total and direct:
+        out('  p50 NMI -> running via vmguard / directly = %.2f (+%.0f ms)'
+            % (total['p50'] / direct['p50'], total['p50'] - direct['p50']))
+    for s in crashes + baseline:
+        if not s['ok']:
+            out('  FAILED: %s' % s.get('error'))
+    good = (checks['decisions'] == [['R1', 'reboot']] * len(crashes)
+            and checks['nova_reboots'] == len(crashes) + len(baseline))
+    out('  %s: %d crashes -> %d R1 decisions; %d hard reboots in Nova\'s '
+        'instance actions (%d by vmguard + %d baseline): %s' % (
+            checks['server'], len(crashes), len(checks['decisions']),
+            checks['nova_reboots'], len(crashes), len(baseline),
+            'match' if good else 'MISMATCH'))
+    return good, rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m vmguard.bench '
+                                          'e2e_stock')
+    parser.add_argument('--crashes', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--baseline', type=int, default=10,
+                        help='panics followed by a hard reboot requested '
+                             'directly (before vmguard starts)')
+    parser.add_argument('--cycle-interval', type=int, default=1)
+    parser.add_argument('--timeout', type=float, default=60)
+    parser.add_argument('--seed', type=int, default=42)
+    parser.add_argument('--json', help='write every sample here')
+    parser.add_argument('--keep-servers', action='store_true')
+    parser.add_argument('--keep-state', action='store_true')
+    args = parser.parse_args(argv)
+    if args.crashes < 1:
+        parser.error('--crashes must be at least 1')
+
+    bench = StockBench(args)
+    status = 1
+    try:
+        bench.setup_stock()
+        guest = bench.make_stock_guest()
+        baseline = bench.run_baseline_direct(guest)
+        bench.start_vmguard()
+        crashes = bench.run_crashes(guest)
+        checks = {'server': guest.uuid,
+                  'decisions': [list(r[:2]) for r in
+                                bench._decisions_of(guest.uuid)],
+                  'nova_reboots': len(bench.nova_reboots(guest.uuid))}
+        good, rows = report(print, bench, crashes, baseline, checks)
+        failures = [s for s in crashes + baseline if not s['ok']]
+        status = 0 if good and not failures else 1
+        if args.json:
+            with open(args.json, 'w') as f:
+                json.dump({'server': guest.uuid, 'console': guest.console,
+                           'crash_host': bench.crash_host,
+                           'crashes': crashes, 'baseline': baseline,
+                           'stats': dict(rows), 'checks': checks,
+                           'ok': status == 0}, f, indent=1)
+    except Exception as exc:
+        if not isinstance(exc, (RuntimeError, AssertionError)):
+            traceback.print_exc()
+        bench.progress('FAILED: %s' % exc)
+        args.keep_state = True
+    finally:
+        bench.cleanup()
+        if args.keep_state:
+            bench.progress('state kept in %s' % bench.state)
+        else:
+            shutil.rmtree(bench.state, ignore_errors=True)
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())
