@@ -23,6 +23,7 @@ from oslo_utils import uuidutils
 import sqlalchemy as sa
 
 from vmguard.common import exception
+from vmguard.db.sqlalchemy import galera
 from vmguard.db.sqlalchemy import models
 from vmguard.db.sqlalchemy import mysql
 from vmguard.db.sqlalchemy import sqlite
@@ -33,9 +34,25 @@ _CONTEXT = enginefacade.transaction_context()
 _CONTEXT.configure(sqlite_fk=True)
 # Applied to every engine the DB API creates (and by prepare_engine to
 # engines made elsewhere, e.g. by test fixtures).
-ENGINE_HOOKS = (sqlite.serialize_transactions, mysql.use_utf8mb4)
+ENGINE_HOOKS = (sqlite.serialize_transactions, mysql.use_utf8mb4,
+                galera.use_wsrep_sync_wait)
 for _hook in ENGINE_HOOKS:
     _CONTEXT.append_on_engine_create(_hook)
+
+
+# Retries of writes (oslo.db's wrap_db_retry: 5 retries, 1 s doubling up
+# to 10 s). Every write is retried on DBDeadlock -- on Galera that is also
+# a certification failure (two nodes committing the same row). Writes whose
+# repetition after a commit whose answer was lost leaves the same rows and
+# returns the same answer are also retried on a lost connection (a Galera
+# member or HAProxy fail-over). Writes that answer "created" or "changed"
+# (decisions, Nova actions, crash events, recovery transitions) are not:
+# a repeat would report a commit of this engine as someone else's; their
+# callers handle DBConnectionError themselves (engine.persistence).
+retry_on_deadlock = oslo_db_api.wrap_db_retry(
+    max_retries=5, retry_on_deadlock=True)
+retry_idempotent = oslo_db_api.wrap_db_retry(
+    max_retries=5, retry_on_deadlock=True, retry_on_disconnect=True)
 
 
 def prepare_engine(engine):
@@ -107,7 +124,7 @@ def _node_by_name(session, name):
     ).scalar_one_or_none()
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def node_get_or_create(context, name):
     node = _node_by_name(context.session, name)
@@ -139,7 +156,7 @@ def node_list(context, limit=None, marker=None):
     return list(context.session.execute(query).scalars())
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def node_update(context, name, values):
     node = _node_by_name(context.session, name)
@@ -152,7 +169,7 @@ def node_update(context, name, values):
 
 # --- decisions and recoveries ------------------------------------------------
 
-@oslo_db_api.retry_on_deadlock
+@retry_on_deadlock
 @_CONTEXT.writer
 def decision_create(context, values):
     """Store a decision and its pending recovery, once per incident.
@@ -201,7 +218,7 @@ def recovery_get_by_decision(context, decision_id):
     ).scalar_one()
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_on_deadlock
 @_CONTEXT.writer
 def recovery_transition(context, recovery_id, new_status, expected=None,
                         **values):
@@ -242,7 +259,7 @@ def recovery_transition(context, recovery_id, new_status, expected=None,
 
 # --- retention ----------------------------------------------------------
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def purge(context, history_before, decisions_before):
     """Delete history older than the given datetimes.
@@ -480,7 +497,7 @@ def recovery_action_list(context, recovery_id):
         .order_by(models.RecoveryAction.id)).scalars())
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def node_enable(context, name):
     """Undo vmguard's disable of a node (operator action)."""
@@ -501,7 +518,7 @@ def setting_get(context, name, default=None):
     return default if row is None else row.value
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def setting_set(context, name, value):
     """Set a global setting; ``None`` removes it (the option applies)."""
@@ -564,7 +581,7 @@ def recovery_action_get(context, recovery_id, server, action):
     ).scalar_one_or_none()
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_on_deadlock
 @_CONTEXT.writer
 def recovery_action_create(context, recovery_id, server, action,
                            target=None, detail=None):
@@ -592,7 +609,7 @@ def recovery_action_create(context, recovery_id, server, action,
     return row, True
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def recovery_action_update(context, action_id, **values):
     row = context.session.get(models.RecoveryAction, action_id)
@@ -732,7 +749,7 @@ def _save_changed_rows(session, node_id, delta, now):
         _upsert(session, models.VM, {'uuid': uuid}, vm)
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_on_deadlock
 @_CONTEXT.writer
 def engine_state_save(context, deltas, judge_states=(), decisions=()):
     """Store judged state and the decisions it caused in one transaction.
@@ -782,7 +799,7 @@ def engine_state_save(context, deltas, judge_states=(), decisions=()):
     return stored, results
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def engine_nodes_ensure(context, names):
     """Create the node rows that do not exist; return {name: id}.
@@ -880,7 +897,7 @@ def engine_judge_state_get(context, name):
     return (None, None) if row is None else (row[0], row[1])
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def engine_judge_state_save(context, name, state, cycle):
     """Store a node's judge state unless a newer one is stored already."""
@@ -899,7 +916,7 @@ def engine_latest_cycle(context):
         sa.select(sa.func.max(models.Node.last_cycle))).scalar()
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_on_deadlock
 @_CONTEXT.writer
 def node_mark_disabled(context, name, reason):
     """vmguard disabled a node (R4/R5/R6/R8/R9); only an operator undoes it.
@@ -912,7 +929,7 @@ def node_mark_disabled(context, name, reason):
     return res.rowcount == 1
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_on_deadlock
 @_CONTEXT.writer
 def vm_event_create(context, values):
     """Store a crash event once per (node, cycle, uuid, event, source).
@@ -938,7 +955,7 @@ def vm_event_create(context, values):
     return row, True
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def vm_update_from_nova(context, uuid, host=None, values=None):
     """What Nova's notifications say of an instance: host, flavor size,
@@ -970,7 +987,7 @@ def vm_update_from_nova(context, uuid, host=None, values=None):
         session.execute(stmt)
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def vm_delete_by_uuid(context, uuid):
     """Nova deleted the instance: forget it."""
