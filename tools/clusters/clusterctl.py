@@ -21,6 +21,7 @@ Usage::
     clusterctl.py kill   MEMBER                     # SIGKILL one member
     clusterctl.py start  MEMBER                     # start it again
     clusterctl.py env                               # addresses, as JSON
+    clusterctl.py queues                            # RabbitMQ queues, leaders
 
 Members are ``galera1..3``, ``rabbit1..3`` and ``etcd``.
 
@@ -458,6 +459,27 @@ def rabbit_status():
     return out
 
 
+def rabbit_queues():
+    """{queue: {type, leader member}} read from any running node."""
+    for i in range(3):
+        if not _read_pid('rabbit%d' % (i + 1)):
+            continue
+        try:
+            rows = json.loads(_ctl(i, 'list_queues', 'name', 'type',
+                                   'leader', '--formatter', 'json',
+                                   timeout=30))
+        except (ClusterError, ValueError):
+            continue
+        out = {}
+        for row in rows:
+            leader = row.get('leader') or ''
+            member = ('rabbit%d' % (RABBIT_NODES.index(leader) + 1)
+                      if leader in RABBIT_NODES else leader)
+            out[row['name']] = {'type': row.get('type'), 'leader': member}
+        return out
+    raise ClusterError('no RabbitMQ member answers')
+
+
 def rabbit_down():
     for i in reversed(range(3)):
         member = 'rabbit%d' % (i + 1)
@@ -573,13 +595,16 @@ def _names(arg):
 
 def main(argv):
     if not argv or argv[0] not in ('up', 'down', 'status', 'kill', 'start',
-                                   'env'):
+                                   'env', 'queues'):
         print(__doc__, file=sys.stderr)
         return 2
     cmd, arg = argv[0], argv[1] if len(argv) > 1 else None
     try:
         if cmd == 'env':
             print(json.dumps(env(), indent=1))
+            return 0
+        if cmd == 'queues':
+            print(json.dumps(rabbit_queues(), indent=1))
             return 0
         if cmd in ('kill', 'start'):
             if not arg:

@@ -53,6 +53,11 @@ retry_on_deadlock = oslo_db_api.wrap_db_retry(
     max_retries=5, retry_on_deadlock=True)
 retry_idempotent = oslo_db_api.wrap_db_retry(
     max_retries=5, retry_on_deadlock=True, retry_on_disconnect=True)
+# Reads of the recovery path (a recovery must not be abandoned because
+# HAProxy failed over between two of its steps). Only on functions never
+# called inside another transaction.
+retry_read = oslo_db_api.wrap_db_retry(
+    max_retries=5, retry_on_disconnect=True)
 
 
 def prepare_engine(engine):
@@ -141,6 +146,7 @@ def node_get_or_create(context, name):
     return node
 
 
+@retry_read
 @_CONTEXT.reader
 def node_get(context, name):
     node = _node_by_name(context.session, name)
@@ -149,6 +155,7 @@ def node_get(context, name):
     return node
 
 
+@retry_read
 @_CONTEXT.reader
 def node_list(context, limit=None, marker=None):
     query = _paginate(sa.select(models.Node), models.Node.name, marker,
@@ -210,6 +217,7 @@ def decision_list(context, node=None, rule=None, action=None, since=None,
     return list(context.session.execute(query).scalars())
 
 
+@retry_read
 @_CONTEXT.reader
 def recovery_get_by_decision(context, decision_id):
     return context.session.execute(
@@ -218,21 +226,40 @@ def recovery_get_by_decision(context, decision_id):
     ).scalar_one()
 
 
-@retry_on_deadlock
-@_CONTEXT.writer
 def recovery_transition(context, recovery_id, new_status, expected=None,
                         **values):
     """Move a recovery to ``new_status`` with compare-and-swap semantics.
+
+    Retried on a lost connection: a repeat that finds the row exactly as
+    this call's own update would have left it (the commit went through,
+    its answer was lost) returns it instead of failing the swap.
 
     :param expected: status the caller believes the recovery has; the
         update only happens when it still has it (no lost updates between
         two engines).
     :raises: InvalidStateTransition, RecoveryNotFound
     """
+    return _recovery_transition(context, recovery_id, new_status, expected,
+                                {}, values)
+
+
+@retry_idempotent
+@_CONTEXT.writer
+def _recovery_transition(context, recovery_id, new_status, expected, seen,
+                         values):
     recovery = context.session.get(models.Recovery, recovery_id)
     if recovery is None:
         raise exception.RecoveryNotFound(recovery=recovery_id)
     current = recovery.status
+    if 'before' in seen and current == new_status:
+        status, attempts, owner = seen['before']
+        want_attempts = attempts + (1 if new_status == 'running' else 0)
+        if (status != current and recovery.attempts == want_attempts and
+                recovery.owner == values.get('owner', owner)):
+            LOG.info('Recovery %s: transition to %s found committed after '
+                     'a lost connection', recovery.uuid, new_status)
+            return recovery
+    seen['before'] = (current, recovery.attempts, recovery.owner)
     if expected is not None and current != expected:
         raise exception.InvalidStateTransition(
             recovery=recovery_id, current=current, target=new_status)
@@ -489,6 +516,7 @@ def recovery_get_by_uuid(context, uuid):
     return tuple(row)
 
 
+@retry_read
 @_CONTEXT.reader
 def recovery_action_list(context, recovery_id):
     return list(context.session.execute(
@@ -511,6 +539,7 @@ def node_enable(context, name):
     return node
 
 
+@retry_read
 @_CONTEXT.reader
 def setting_get(context, name, default=None):
     """Value of a global setting, or ``default`` when it is not set."""
@@ -551,6 +580,7 @@ def effective_dry_run(context, node=None, default=False):
 
 # --- recovery execution (vmguard.engine.recovery) -------------------------
 
+@retry_read
 @_CONTEXT.reader
 def decision_get(context, decision_id):
     decision = context.session.get(models.Decision, decision_id)
@@ -559,6 +589,7 @@ def decision_get(context, decision_id):
     return decision
 
 
+@retry_read
 @_CONTEXT.reader
 def recovery_list_unfinished(context):
     """Recoveries still to run or running, as (recovery, decision), oldest
@@ -571,6 +602,7 @@ def recovery_list_unfinished(context):
     return [tuple(row) for row in context.session.execute(query)]
 
 
+@retry_read
 @_CONTEXT.reader
 def recovery_action_get(context, recovery_id, server, action):
     return context.session.execute(
@@ -581,16 +613,27 @@ def recovery_action_get(context, recovery_id, server, action):
     ).scalar_one_or_none()
 
 
-@retry_on_deadlock
-@_CONTEXT.writer
 def recovery_action_create(context, recovery_id, server, action,
                            target=None, detail=None):
     """Record a Nova action before it is issued, once per key.
+
+    Retried on a lost connection: the row a repeat finds is this call's
+    own (only the engine running the recovery records its actions).
 
     :returns: (action, created). ``created`` is False when the action was
         already recorded (by an engine that died, or concurrently); the
         existing row is returned and nothing is written.
     """
+    return _recovery_action_create(context, recovery_id, server, action,
+                                   target, detail, {})
+
+
+@retry_idempotent
+@_CONTEXT.writer
+def _recovery_action_create(context, recovery_id, server, action, target,
+                            detail, seen):
+    repeat = seen.setdefault('attempts', 0) > 0
+    seen['attempts'] += 1
     row = models.RecoveryAction(recovery_id=recovery_id, server=server,
                                 action=action, target=target,
                                 status='issuing', detail=detail)
@@ -605,6 +648,9 @@ def recovery_action_create(context, recovery_id, server, action,
             .where(models.RecoveryAction.server == server)
             .where(models.RecoveryAction.action == action)
         ).scalar_one()
+        if repeat and existing.status == 'issuing':
+            # Our own insert, committed before the connection was lost.
+            return existing, True
         return existing, False
     return row, True
 

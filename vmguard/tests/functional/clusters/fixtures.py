@@ -92,3 +92,11 @@ def start(member):
 def status():
     res = clusterctl('status', 'all')
     return json.loads(res.stdout)
+
+
+def queues():
+    """RabbitMQ test cluster queues: {name: {type, leader}}."""
+    res = clusterctl('queues', timeout=60)
+    if res.returncode:
+        raise ClusterUnavailable(res.stderr)
+    return json.loads(res.stdout)

@@ -17,6 +17,7 @@ from unittest import mock
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 
+from vmguard.common import exception
 from vmguard.db import api as db_api
 from vmguard.db.sqlalchemy import api as sqla_api
 from vmguard.tests import base
@@ -88,3 +89,66 @@ class TestRetries(base.DbTestCase):
             _row, created = db_api.decision_create(self.context, values)
         self.assertTrue(created)
         self.assertEqual(2, len(calls))
+
+
+class TestRepeatAfterLostCommit(base.DbTestCase):
+    """A write whose commit went through but whose answer was lost is
+    repeated by the retry decorator; the repeat must recognise it."""
+
+    def setUp(self):
+        super().setUp()
+        db_api.node_get_or_create(self.context, 'cmp-1')
+        decision, _ = db_api.decision_create(self.context, {
+            'incident_key': 'k', 'node': 'cmp-1', 'rule': 'R1',
+            'action': 'reboot', 'cycle': 1, 'engine': 'e1',
+            'reason': 'test'})
+        self.recovery = db_api.recovery_get_by_decision(self.context,
+                                                        decision.id)
+
+    def test_transition_repeat_is_recognised(self):
+        seen = {}
+        first = sqla_api._recovery_transition(
+            self.context, self.recovery.id, 'running', 'pending', seen,
+            {'owner': 'e1'})
+        again = sqla_api._recovery_transition(
+            self.context, self.recovery.id, 'running', 'pending', seen,
+            {'owner': 'e1'})
+        self.assertEqual(('running', 1), (again.status, again.attempts))
+        self.assertEqual(first.id, again.id)
+
+    def test_transition_by_another_engine_is_not_taken_for_ours(self):
+        seen = {}
+        sqla_api._recovery_transition(
+            self.context, self.recovery.id, 'running', 'pending', seen,
+            {'owner': 'e2'})
+        # e1's call, whose first attempt saw "pending" but did not commit.
+        mine = {'before': ('pending', 0, None)}
+        self.assertRaises(exception.InvalidStateTransition,
+                          sqla_api._recovery_transition, self.context,
+                          self.recovery.id, 'running', 'pending', mine,
+                          {'owner': 'e1'})
+
+    def test_fresh_call_still_fails_the_swap(self):
+        db_api.recovery_transition(self.context, self.recovery.id,
+                                   'running', expected='pending',
+                                   owner='e1')
+        self.assertRaises(exception.InvalidStateTransition,
+                          db_api.recovery_transition, self.context,
+                          self.recovery.id, 'running', expected='pending',
+                          owner='e1')
+
+    def test_action_create_repeat_is_ours(self):
+        seen = {}
+        row, created = sqla_api._recovery_action_create(
+            self.context, self.recovery.id, 'vm-1', 'reboot', None, None,
+            seen)
+        self.assertTrue(created)
+        again, created = sqla_api._recovery_action_create(
+            self.context, self.recovery.id, 'vm-1', 'reboot', None, None,
+            seen)
+        self.assertTrue(created)
+        self.assertEqual(row.id, again.id)
+        # A fresh call finds it recorded by someone else.
+        _row, created = db_api.recovery_action_create(
+            self.context, self.recovery.id, 'vm-1', 'reboot')
+        self.assertFalse(created)
