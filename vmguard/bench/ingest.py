@@ -79,6 +79,11 @@ def publish(conf, topic, nodes, cycles, n_vms, n_items):
     from vmguard.objects import snapshot as snapshot_obj
 
     objects.register_all()
+    if os.environ.get('VMGUARD_BENCH_QUORUM_QUEUES'):
+        # Quorum queues make the exchange durable: publish the same way.
+        messaging.get_rpc_transport(conf, url=common.RABBIT_URL).cleanup()
+        conf.set_override('rabbit_quorum_queue', True,
+                          group='oslo_messaging_rabbit')
     transport = messaging.get_rpc_transport(conf, url=common.RABBIT_URL)
     # Pre-serialised primitives: the publisher must not be the bottleneck.
     client = messaging.get_rpc_client(

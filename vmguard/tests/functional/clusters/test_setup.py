@@ -16,9 +16,11 @@ import importlib.util
 import json
 import os
 
+from oslo_db.sqlalchemy import engines
 import sqlalchemy as sa
 import tooz.coordination
 
+from vmguard.db.sqlalchemy import api as sqla_api
 from vmguard.tests.functional import base
 from vmguard.tests.functional.clusters import fixtures as clusters
 
@@ -45,6 +47,21 @@ class TestClusters(base.FunctionalTestCase):
             finally:
                 engine.dispose()
         self.assertEqual({'3'}, sizes)
+
+    def test_wsrep_sync_wait_option_reaches_every_connection(self):
+        env = clusters.require('galera')
+        self.flags(group='database', wsrep_sync_wait=1)
+        engine = sqla_api.prepare_engine(
+            engines.create_engine(env['galera_url']))
+        self.addCleanup(engine.dispose)
+        with engine.connect() as conn:
+            self.assertEqual(1, conn.execute(sa.text(
+                'SELECT @@session.wsrep_sync_wait')).scalar_one())
+        self.flags(group='database', wsrep_sync_wait=None)
+        engine.dispose()
+        with engine.connect() as conn:
+            self.assertEqual(0, conn.execute(sa.text(
+                'SELECT @@session.wsrep_sync_wait')).scalar_one())
 
     def test_rabbit_three_nodes_one_cluster(self):
         env = clusters.require('rabbit')
