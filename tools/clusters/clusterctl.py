@@ -104,7 +104,12 @@ def _pidfile(member):
     return _dir('run', member + '.pid')
 
 
-def _read_pid(member):
+def _read_pid(member, strict=True):
+    """Pid of a running member, or None.
+
+    ``strict=False`` only while it starts: a child just forked still shows
+    this script's command line until it has executed its program.
+    """
     try:
         with open(_pidfile(member)) as f:
             pid = int(f.read().strip())
@@ -113,11 +118,33 @@ def _read_pid(member):
     with contextlib.suppress(ChildProcessError):
         # A child of this process that exited is a zombie until reaped.
         os.waitpid(pid, os.WNOHANG)
+    if strict:
+        return pid if _ours(pid) else None
     try:
         os.kill(pid, 0)
     except OSError:
         return None
     return pid
+
+
+def _ours(pid):
+    """True when ``pid`` runs and is one of ours (not a reused pid).
+
+    Every process this script starts names a path under BASE on its
+    command line (config file, data directory), or, for the RabbitMQ
+    start script, in its environment (its mnesia directory).
+    """
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            cmdline = f.read().replace(b'\0', b' ').decode(errors='replace')
+        if BASE in cmdline:
+            return True
+        with open('/proc/%d/environ' % pid, 'rb') as f:
+            environ = f.read().split(b'\0')
+    except OSError:
+        return False
+    return any(v.startswith(b'RABBITMQ_MNESIA_BASE=' + BASE.encode())
+               for v in environ)
 
 
 def _spawn(member, argv, extra_env=None, cwd=None):
@@ -152,7 +179,8 @@ def _signal(member, sig, wait=30.0):
             break
         time.sleep(0.1)
     else:
-        os.kill(pid, signal.SIGKILL)
+        if _ours(pid):
+            os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(_pidfile(member))
     return True
@@ -162,7 +190,7 @@ def _wait(what, check, timeout, member=None):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
-        if member and not _read_pid(member):
+        if member and not _read_pid(member, strict=False):
             raise ClusterError('%s exited while starting; see %s'
                                % (member, _dir('log')))
         try:
@@ -498,7 +526,9 @@ def _kill_beam(i):
     data, _extra = _rabbit_env(i)
     with contextlib.suppress(OSError, ValueError):
         with open(os.path.join(data, 'beam.pid')) as f:
-            os.kill(int(f.read().strip()), signal.SIGKILL)
+            pid = int(f.read().strip())
+        if _ours(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 # --- etcd --------------------------------------------------------------------
