@@ -29,6 +29,9 @@ engine's resident memory after it has judged every node.
 
 Needs RabbitMQ, MariaDB and Redis (addresses: VMGUARD_TEST_RABBIT_URL,
 VMGUARD_TEST_MYSQL_URL, VMGUARD_TEST_REDIS_URL, or the local defaults).
+On the test clusters (tools/clusters/clusterctl.py): the three RabbitMQ
+hosts, HAProxy in front of Galera, an ``etcd3+http://`` URL in
+VMGUARD_TEST_REDIS_URL and VMGUARD_BENCH_QUORUM_QUEUES=1.
 """
 
 import argparse
@@ -76,6 +79,11 @@ def publish(conf, topic, nodes, cycles, n_vms, n_items):
     from vmguard.objects import snapshot as snapshot_obj
 
     objects.register_all()
+    if os.environ.get('VMGUARD_BENCH_QUORUM_QUEUES'):
+        # Quorum queues make the exchange durable: publish the same way.
+        messaging.get_rpc_transport(conf, url=common.RABBIT_URL).cleanup()
+        conf.set_override('rabbit_quorum_queue', True,
+                          group='oslo_messaging_rabbit')
     transport = messaging.get_rpc_transport(conf, url=common.RABBIT_URL)
     # Pre-serialised primitives: the publisher must not be the bottleneck.
     client = messaging.get_rpc_client(
@@ -123,6 +131,9 @@ def _write_config(path, topic, host, db_url=None, coordination=None):
              '[retention]', 'purge_interval = 0']
     if db_url:
         lines += ['[database]', 'connection = %s' % db_url]
+    if os.environ.get('VMGUARD_BENCH_QUORUM_QUEUES'):
+        # A RabbitMQ cluster (tools/clusters): every queue a quorum queue.
+        lines += ['[oslo_messaging_rabbit]', 'rabbit_quorum_queue = true']
     if coordination:
         lines += ['[coordination]', 'backend_url = %s' % REDIS_URL,
                   'group = %s' % coordination, 'membership_timeout = 5']

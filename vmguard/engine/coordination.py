@@ -10,12 +10,12 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Sharing the nodes among engines: a tooz partitioned group.
+"""Sharing the nodes among engines: a tooz group and a hash ring.
 
 Every engine joins the group ``[coordination] group`` under its host name
-and keeps a consistent hash ring of the members; a node belongs to the
-member the ring names for it. Without ``[coordination] backend_url`` the
-single engine owns every node.
+and keeps a consistent hash ring (``tooz.hashring``) of the members; a
+node belongs to the member the ring names for it. Without
+``[coordination] backend_url`` the single engine owns every node.
 
 When an engine dies its heartbeat stops; the backend drops it from the
 group after the membership timeout, the survivors see it leave on their
@@ -23,13 +23,25 @@ next :meth:`Coordinator.refresh` and take its nodes over (their judge
 state comes from the database). Ownership only decides who *judges*; the
 unique incident key in the database is what keeps a decision from being
 stored -- and executed -- twice while ownership moves.
+
+When the backend itself is away (Redis or etcd down, or unreachable) an
+engine keeps the ring of the last members it saw: it goes on judging the
+nodes it owned and never takes another engine's. Every driver error is
+handled here, the heartbeat's included (tooz's etcd3gw driver raises raw
+``etcd3gw`` exceptions from ``heartbeat()``). When the backend answers
+again, members are only added, never dropped, for ``membership_timeout``
+seconds (the others rejoin in that time if their memberships expired with
+the outage), and an engine whose own membership expired joins again.
 """
 
+import math
 import threading
+import time
 import urllib.parse
 
 from oslo_log import log as logging
 import tooz.coordination
+from tooz import hashring
 
 LOG = logging.getLogger(__name__)
 
@@ -37,13 +49,28 @@ LOG = logging.getLogger(__name__)
 def _backend_url(conf):
     url = conf.coordination.backend_url
     parsed = urllib.parse.urlparse(url)
+    query = urllib.parse.parse_qs(parsed.query)
+    timeout = conf.coordination.membership_timeout
+    extra = []
     if parsed.scheme.startswith('redis'):
-        query = urllib.parse.parse_qs(parsed.query)
         if 'membership_timeout' not in query:
-            sep = '&' if parsed.query else '?'
-            url = '%s%smembership_timeout=%s' % (
-                url, sep, conf.coordination.membership_timeout)
+            extra.append('membership_timeout=%s' % timeout)
+    elif parsed.scheme.startswith('etcd3'):
+        # The etcd drivers take whole seconds (a lease TTL); ``timeout``
+        # is also their HTTP timeout (30 s by default), which would hold
+        # a heartbeat that long against a hung server.
+        seconds = max(1, int(math.ceil(timeout)))
+        for key in ('membership_timeout', 'timeout'):
+            if key not in query:
+                extra.append('%s=%s' % (key, seconds))
+    if extra:
+        sep = '&' if parsed.query else '?'
+        url = '%s%s%s' % (url, sep, '&'.join(extra))
     return url
+
+
+def _text(member):
+    return member.decode() if isinstance(member, bytes) else member
 
 
 class Coordinator:
@@ -53,8 +80,15 @@ class Coordinator:
         self.conf = conf
         self.member_id = member_id
         self._coord = None
-        self._partitioner = None
+        self._group = conf.coordination.group.encode()
         self._members = frozenset((member_id,))
+        self._ring = None
+        # Monotonic time the backend was first seen unreachable (None:
+        # reachable), and until when no member may leave the ring.
+        self._away_since = None
+        self._settle_until = 0.0
+        self._heart = None
+        self._stopping = threading.Event()
         # The ring changes in refresh() while RPC threads look up owners.
         self._lock = threading.Lock()
 
@@ -62,38 +96,59 @@ class Coordinator:
     def enabled(self):
         return self._coord is not None
 
+    @property
+    def backend_away(self):
+        """True while the coordination backend does not answer."""
+        return self._away_since is not None
+
     def start(self):
         if not self.conf.coordination.backend_url:
             LOG.info('No [coordination] backend_url: this engine owns '
                      'every node')
             return
-        group = self.conf.coordination.group.encode()
         self._coord = tooz.coordination.get_coordinator(
             _backend_url(self.conf), self.member_id.encode())
-        self._coord.start(start_heart=True)
-        partitions = self.conf.coordination.partitions
-        try:
-            self._partitioner = self._coord.join_partitioned_group(
-                group, partitions=partitions)
-        except tooz.coordination.MemberAlreadyExist:
-            # Our own membership from a run that ended without leaving
-            # (killed, restarted before its heartbeat expired).
-            LOG.info('%s is still a member of %s from a previous run; '
-                     'joining again', self.member_id,
-                     self.conf.coordination.group)
-            self._coord.leave_group(group).get()
-            self._partitioner = self._coord.join_partitioned_group(
-                group, partitions=partitions)
-        self.refresh()
+        # Our own heartbeat thread: tooz's retries a failing beat forever
+        # with a warning and traceback every second.
+        self._coord.start(start_heart=False)
+        self._join(restart=True)
+        self._set_members(self._fetch_members())
+        self._stopping.clear()
+        self._heart = threading.Thread(target=self._beat, daemon=True,
+                                       name='vmguard-coordination-heart')
+        self._heart.start()
         LOG.info('Joined engine group %s as %s; members: %s',
                  self.conf.coordination.group, self.member_id,
                  ', '.join(sorted(self._members)))
 
+    def _join(self, restart=False):
+        try:
+            self._coord.create_group(self._group).get()
+        except tooz.coordination.GroupAlreadyExist:
+            pass
+        try:
+            self._coord.join_group(self._group).get()
+        except tooz.coordination.MemberAlreadyExist:
+            if not restart:
+                return
+            # Our own membership from a run that ended without leaving
+            # (killed, restarted before its heartbeat expired): join
+            # again so that it lives on this run's heartbeat.
+            LOG.info('%s is still a member of %s from a previous run; '
+                     'joining again', self.member_id,
+                     self.conf.coordination.group)
+            self._coord.leave_group(self._group).get()
+            self._coord.join_group(self._group).get()
+
     def stop(self):
         if self._coord is None:
             return
+        self._stopping.set()
+        if self._heart is not None:
+            self._heart.join(10)
+            self._heart = None
         try:
-            self._coord.leave_partitioned_group(self._partitioner)
+            self._coord.leave_group(self._group).get()
         except Exception:
             LOG.warning('Could not leave the engine group cleanly',
                         exc_info=True)
@@ -102,45 +157,106 @@ class Coordinator:
         except Exception:
             LOG.warning('Could not stop the coordinator cleanly',
                         exc_info=True)
-        self._coord = self._partitioner = None
+        self._coord = None
+
+    # -- the backend ---------------------------------------------------------
+
+    def _beat(self):
+        interval = self.conf.coordination.heartbeat_interval
+        while not self._stopping.wait(interval):
+            self.heartbeat()
+
+    def heartbeat(self):
+        """Beat once; return False (logged) when the backend is away."""
+        try:
+            self._coord.heartbeat()
+        except Exception as exc:
+            # Raw driver exceptions too (etcd3gw's, redis's).
+            self._lost('heartbeat', exc)
+            return False
+        return True
+
+    def _lost(self, what, exc):
+        with self._lock:
+            first = self._away_since is None
+            if first:
+                self._away_since = time.monotonic()
+        if first:
+            LOG.warning('Coordination backend unreachable (%s: %s: %s); '
+                        'keeping the nodes of the last known members %s '
+                        'and taking no others until it answers',
+                        what, type(exc).__name__, exc,
+                        ', '.join(sorted(self._members)))
+        else:
+            LOG.debug('Coordination backend still unreachable (%s: %s)',
+                      what, exc)
+
+    def _fetch_members(self):
+        try:
+            found = {_text(m) for m in
+                     self._coord.get_members(self._group).get()}
+        except tooz.coordination.GroupNotCreated:
+            found = set()
+        if self.member_id not in found:
+            # Our membership expired (the backend was away longer than
+            # the membership timeout, or lost its data): join again.
+            LOG.warning('Engine %s is not a member of %s any more; '
+                        'joining again', self.member_id,
+                        self.conf.coordination.group)
+            self._join()
+            found.add(self.member_id)
+        return frozenset(found)
+
+    def _set_members(self, members):
+        with self._lock:
+            if members == self._members and self._ring is not None:
+                return False
+            ring = hashring.HashRing(
+                sorted(members), partitions=self.conf.coordination.partitions)
+            old, self._members, self._ring = self._members, members, ring
+        LOG.info('Engine group members now: %s (were %s)',
+                 ', '.join(sorted(members)), ', '.join(sorted(old)))
+        return old != members
 
     def refresh(self):
-        """Run the group watchers; return True when membership changed."""
+        """Read the group; return True when membership changed."""
         if self._coord is None:
             return False
         try:
-            with self._lock:
-                self._coord.run_watchers()
-                nodes = list(self._partitioner.ring.nodes)
-        except Exception:
-            LOG.warning('Coordination backend not reachable; keeping the '
-                        'last known members %s', sorted(self._members),
-                        exc_info=True)
+            members = self._fetch_members()
+        except Exception as exc:
+            self._lost('membership', exc)
             return False
-        members = frozenset(m.decode() if isinstance(m, bytes) else m
-                            for m in nodes)
-        if members != self._members:
-            LOG.info('Engine group members now: %s (were %s)',
-                     ', '.join(sorted(members)),
-                     ', '.join(sorted(self._members)))
-            self._members = members
-            return True
-        return False
+        now = time.monotonic()
+        with self._lock:
+            away_since, self._away_since = self._away_since, None
+            if away_since is not None:
+                self._settle_until = (
+                    now + self.conf.coordination.membership_timeout)
+            settling = now < self._settle_until
+        if away_since is not None:
+            LOG.warning('Coordination backend answers again after %.1fs; '
+                        'members: %s', now - away_since,
+                        ', '.join(sorted(members)))
+        if settling:
+            # Right after an outage the others may not have rejoined yet:
+            # nobody leaves the ring before membership_timeout is over.
+            members = members | self._members
+        return self._set_members(members)
+
+    # -- ownership -----------------------------------------------------------
 
     def members(self):
         return self._members
 
     def owner(self, node):
         """Name of the engine that owns ``node``."""
-        if self._partitioner is None:
+        ring = self._ring
+        if ring is None:
             return self.member_id
-        with self._lock:
-            found = self._partitioner.members_for_object(node)
-        if not found:
-            # Empty ring (not joined yet): judge it here.
-            return self.member_id
-        member = next(iter(found))
-        return member.decode() if isinstance(member, bytes) else member
+        # The ring always holds this engine, so it is never empty.
+        found = ring.get_nodes(str(node).encode('utf8'))
+        return _text(next(iter(found)))
 
     def owns(self, node):
         return self.owner(node) == self.member_id

@@ -23,6 +23,7 @@ from oslo_utils import uuidutils
 import sqlalchemy as sa
 
 from vmguard.common import exception
+from vmguard.db.sqlalchemy import galera
 from vmguard.db.sqlalchemy import models
 from vmguard.db.sqlalchemy import mysql
 from vmguard.db.sqlalchemy import sqlite
@@ -33,9 +34,30 @@ _CONTEXT = enginefacade.transaction_context()
 _CONTEXT.configure(sqlite_fk=True)
 # Applied to every engine the DB API creates (and by prepare_engine to
 # engines made elsewhere, e.g. by test fixtures).
-ENGINE_HOOKS = (sqlite.serialize_transactions, mysql.use_utf8mb4)
+ENGINE_HOOKS = (sqlite.serialize_transactions, mysql.use_utf8mb4,
+                galera.use_wsrep_sync_wait)
 for _hook in ENGINE_HOOKS:
     _CONTEXT.append_on_engine_create(_hook)
+
+
+# Retries of writes (oslo.db's wrap_db_retry: 5 retries, 1 s doubling up
+# to 10 s). Every write is retried on DBDeadlock -- on Galera that is also
+# a certification failure (two nodes committing the same row). Writes whose
+# repetition after a commit whose answer was lost leaves the same rows and
+# returns the same answer are also retried on a lost connection (a Galera
+# member or HAProxy fail-over). Writes that answer "created" or "changed"
+# (decisions, Nova actions, crash events, recovery transitions) are not:
+# a repeat would report a commit of this engine as someone else's; their
+# callers handle DBConnectionError themselves (engine.persistence).
+retry_on_deadlock = oslo_db_api.wrap_db_retry(
+    max_retries=5, retry_on_deadlock=True)
+retry_idempotent = oslo_db_api.wrap_db_retry(
+    max_retries=5, retry_on_deadlock=True, retry_on_disconnect=True)
+# Reads of the recovery path (a recovery must not be abandoned because
+# HAProxy failed over between two of its steps). Only on functions never
+# called inside another transaction.
+retry_read = oslo_db_api.wrap_db_retry(
+    max_retries=5, retry_on_disconnect=True)
 
 
 def prepare_engine(engine):
@@ -107,7 +129,7 @@ def _node_by_name(session, name):
     ).scalar_one_or_none()
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def node_get_or_create(context, name):
     node = _node_by_name(context.session, name)
@@ -124,6 +146,7 @@ def node_get_or_create(context, name):
     return node
 
 
+@retry_read
 @_CONTEXT.reader
 def node_get(context, name):
     node = _node_by_name(context.session, name)
@@ -132,6 +155,7 @@ def node_get(context, name):
     return node
 
 
+@retry_read
 @_CONTEXT.reader
 def node_list(context, limit=None, marker=None):
     query = _paginate(sa.select(models.Node), models.Node.name, marker,
@@ -139,7 +163,7 @@ def node_list(context, limit=None, marker=None):
     return list(context.session.execute(query).scalars())
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def node_update(context, name, values):
     node = _node_by_name(context.session, name)
@@ -152,7 +176,7 @@ def node_update(context, name, values):
 
 # --- decisions and recoveries ------------------------------------------------
 
-@oslo_db_api.retry_on_deadlock
+@retry_on_deadlock
 @_CONTEXT.writer
 def decision_create(context, values):
     """Store a decision and its pending recovery, once per incident.
@@ -193,6 +217,7 @@ def decision_list(context, node=None, rule=None, action=None, since=None,
     return list(context.session.execute(query).scalars())
 
 
+@retry_read
 @_CONTEXT.reader
 def recovery_get_by_decision(context, decision_id):
     return context.session.execute(
@@ -201,21 +226,40 @@ def recovery_get_by_decision(context, decision_id):
     ).scalar_one()
 
 
-@oslo_db_api.retry_on_deadlock
-@_CONTEXT.writer
 def recovery_transition(context, recovery_id, new_status, expected=None,
                         **values):
     """Move a recovery to ``new_status`` with compare-and-swap semantics.
+
+    Retried on a lost connection: a repeat that finds the row exactly as
+    this call's own update would have left it (the commit went through,
+    its answer was lost) returns it instead of failing the swap.
 
     :param expected: status the caller believes the recovery has; the
         update only happens when it still has it (no lost updates between
         two engines).
     :raises: InvalidStateTransition, RecoveryNotFound
     """
+    return _recovery_transition(context, recovery_id, new_status, expected,
+                                {}, values)
+
+
+@retry_idempotent
+@_CONTEXT.writer
+def _recovery_transition(context, recovery_id, new_status, expected, seen,
+                         values):
     recovery = context.session.get(models.Recovery, recovery_id)
     if recovery is None:
         raise exception.RecoveryNotFound(recovery=recovery_id)
     current = recovery.status
+    if 'before' in seen and current == new_status:
+        status, attempts, owner = seen['before']
+        want_attempts = attempts + (1 if new_status == 'running' else 0)
+        if (status != current and recovery.attempts == want_attempts and
+                recovery.owner == values.get('owner', owner)):
+            LOG.info('Recovery %s: transition to %s found committed after '
+                     'a lost connection', recovery.uuid, new_status)
+            return recovery
+    seen['before'] = (current, recovery.attempts, recovery.owner)
     if expected is not None and current != expected:
         raise exception.InvalidStateTransition(
             recovery=recovery_id, current=current, target=new_status)
@@ -242,7 +286,7 @@ def recovery_transition(context, recovery_id, new_status, expected=None,
 
 # --- retention ----------------------------------------------------------
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def purge(context, history_before, decisions_before):
     """Delete history older than the given datetimes.
@@ -472,6 +516,7 @@ def recovery_get_by_uuid(context, uuid):
     return tuple(row)
 
 
+@retry_read
 @_CONTEXT.reader
 def recovery_action_list(context, recovery_id):
     return list(context.session.execute(
@@ -480,7 +525,7 @@ def recovery_action_list(context, recovery_id):
         .order_by(models.RecoveryAction.id)).scalars())
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def node_enable(context, name):
     """Undo vmguard's disable of a node (operator action)."""
@@ -494,6 +539,7 @@ def node_enable(context, name):
     return node
 
 
+@retry_read
 @_CONTEXT.reader
 def setting_get(context, name, default=None):
     """Value of a global setting, or ``default`` when it is not set."""
@@ -501,7 +547,7 @@ def setting_get(context, name, default=None):
     return default if row is None else row.value
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def setting_set(context, name, value):
     """Set a global setting; ``None`` removes it (the option applies)."""
@@ -534,6 +580,7 @@ def effective_dry_run(context, node=None, default=False):
 
 # --- recovery execution (vmguard.engine.recovery) -------------------------
 
+@retry_read
 @_CONTEXT.reader
 def decision_get(context, decision_id):
     decision = context.session.get(models.Decision, decision_id)
@@ -542,6 +589,7 @@ def decision_get(context, decision_id):
     return decision
 
 
+@retry_read
 @_CONTEXT.reader
 def recovery_list_unfinished(context):
     """Recoveries still to run or running, as (recovery, decision), oldest
@@ -554,6 +602,7 @@ def recovery_list_unfinished(context):
     return [tuple(row) for row in context.session.execute(query)]
 
 
+@retry_read
 @_CONTEXT.reader
 def recovery_action_get(context, recovery_id, server, action):
     return context.session.execute(
@@ -564,16 +613,27 @@ def recovery_action_get(context, recovery_id, server, action):
     ).scalar_one_or_none()
 
 
-@oslo_db_api.retry_on_deadlock
-@_CONTEXT.writer
 def recovery_action_create(context, recovery_id, server, action,
                            target=None, detail=None):
     """Record a Nova action before it is issued, once per key.
+
+    Retried on a lost connection: the row a repeat finds is this call's
+    own (only the engine running the recovery records its actions).
 
     :returns: (action, created). ``created`` is False when the action was
         already recorded (by an engine that died, or concurrently); the
         existing row is returned and nothing is written.
     """
+    return _recovery_action_create(context, recovery_id, server, action,
+                                   target, detail, {})
+
+
+@retry_idempotent
+@_CONTEXT.writer
+def _recovery_action_create(context, recovery_id, server, action, target,
+                            detail, seen):
+    repeat = seen.setdefault('attempts', 0) > 0
+    seen['attempts'] += 1
     row = models.RecoveryAction(recovery_id=recovery_id, server=server,
                                 action=action, target=target,
                                 status='issuing', detail=detail)
@@ -588,11 +648,14 @@ def recovery_action_create(context, recovery_id, server, action,
             .where(models.RecoveryAction.server == server)
             .where(models.RecoveryAction.action == action)
         ).scalar_one()
+        if repeat and existing.status == 'issuing':
+            # Our own insert, committed before the connection was lost.
+            return existing, True
         return existing, False
     return row, True
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def recovery_action_update(context, action_id, **values):
     row = context.session.get(models.RecoveryAction, action_id)
@@ -732,7 +795,7 @@ def _save_changed_rows(session, node_id, delta, now):
         _upsert(session, models.VM, {'uuid': uuid}, vm)
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_on_deadlock
 @_CONTEXT.writer
 def engine_state_save(context, deltas, judge_states=(), decisions=()):
     """Store judged state and the decisions it caused in one transaction.
@@ -782,7 +845,7 @@ def engine_state_save(context, deltas, judge_states=(), decisions=()):
     return stored, results
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def engine_nodes_ensure(context, names):
     """Create the node rows that do not exist; return {name: id}.
@@ -883,7 +946,7 @@ def engine_judge_state_get(context, name):
     return (None, None) if row is None else (row[0], row[1])
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def engine_judge_state_save(context, name, state, cycle):
     """Store a node's judge state unless a newer one is stored already."""
@@ -902,7 +965,7 @@ def engine_latest_cycle(context):
         sa.select(sa.func.max(models.Node.last_cycle))).scalar()
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_on_deadlock
 @_CONTEXT.writer
 def node_mark_disabled(context, name, reason):
     """vmguard disabled a node (R4/R5/R6/R8/R9); only an operator undoes it.
@@ -915,7 +978,7 @@ def node_mark_disabled(context, name, reason):
     return res.rowcount == 1
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_on_deadlock
 @_CONTEXT.writer
 def vm_event_create(context, values):
     """Store a crash event once per (node, cycle, uuid, event, source).
@@ -941,7 +1004,7 @@ def vm_event_create(context, values):
     return row, True
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def vm_update_from_nova(context, uuid, host=None, values=None):
     """What Nova's notifications say of an instance: host, flavor size,
@@ -973,7 +1036,7 @@ def vm_update_from_nova(context, uuid, host=None, values=None):
         session.execute(stmt)
 
 
-@oslo_db_api.retry_on_deadlock
+@retry_idempotent
 @_CONTEXT.writer
 def vm_delete_by_uuid(context, uuid):
     """Nova deleted the instance: forget it."""

@@ -67,24 +67,28 @@ def require_service(name, url):
 
 
 class MariaDBDatabase(fixtures.Fixture):
-    """A fresh, uniquely named database on the real MariaDB server."""
+    """A fresh, uniquely named database on the real MariaDB server.
 
-    def __init__(self, migrate=True):
+    ``server`` is another server's URL (the Galera test cluster's HAProxy).
+    """
+
+    def __init__(self, migrate=True, server=None):
         super().__init__()
         self.migrate = migrate
+        self.server = server or MYSQL_URL
 
     def _setUp(self):
-        require_service('MariaDB', MYSQL_URL)
+        require_service('MariaDB', self.server)
         self.name = 'vmguard_ft_%s' % uuidutils.generate_uuid(
             dashed=False)[:12]
         # pool_pre_ping: the fault suite restarts the server; the drop at
         # clean-up must not use a connection that died with it.
-        admin = sa.create_engine(MYSQL_URL, pool_pre_ping=True)
+        admin = sa.create_engine(self.server, pool_pre_ping=True)
         with admin.begin() as conn:
             conn.execute(sa.text('CREATE DATABASE %s CHARACTER SET utf8mb4'
                                  % self.name))
         self.addCleanup(self._drop, admin)
-        self.url = MYSQL_URL.rstrip('/') + '/' + self.name
+        self.url = self.server.rstrip('/') + '/' + self.name
         self.engine = sqla_api.prepare_engine(
             engines.create_engine(self.url))
         self.addCleanup(self.engine.dispose)
