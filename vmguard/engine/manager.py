@@ -198,11 +198,12 @@ class EngineManager:
     def reject(self, kind, node, reason):
         self._count('rejected')
         self._count('rejected_%s' % kind)
-        # The node name is whatever the sender wrote: logged as a repr,
-        # so that a lone surrogate cannot break the log handler and a
-        # newline cannot forge a log line.
+        # The node name is whatever the sender wrote: a valid name as it
+        # is, anything else as an ASCII repr, so that a lone surrogate
+        # cannot break the log handler and a newline cannot forge a line.
         LOG.warning('Rejected %s from node %s: %s', kind,
-                    '(unknown)' if not node else repr(node), reason)
+                    '(unknown)' if not node else records.printable(node),
+                    reason)
 
     def _validate(self, kind, obj, cls, rec_cls):
         if isinstance(obj, Rejected):

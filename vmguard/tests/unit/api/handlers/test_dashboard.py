@@ -27,7 +27,8 @@ from vmguard.objects import records
 from vmguard import policy
 from vmguard.tests import base
 
-READER = {'X-User-Id': 'rita', 'X-Roles': 'reader'}
+READER = {'X-User-Id': 'rita', 'X-Roles': 'reader',
+          'OpenStack-System-Scope': 'all'}
 
 
 def snapshot(cycle, dimm='ok', disk='ok', path='inband'):
