@@ -19,9 +19,8 @@ is written as straight-line checks on dicts rather than through a schema
 library (jsonschema validates such a line about ten times slower).
 
 Unknown fields are ignored. A missing required field or a wrong type raises
-:class:`vmguard.common.exception.InvalidRecord` naming the field.
-
-This is the one validator of the contract (SPEC.md, "One validator"):
+:class:`vmguard.common.exception.InvalidRecord` naming the field. This is
+the one validator of the contract (SPEC.md, "One validator"):
 ``replay``, the RPC endpoint and engine-to-engine forwarding all come
 here. Types are strict (nothing is coerced); strings are printable text
 (:mod:`vmguard.objects.text`) within the stored bounds (``MAX_*``); ids
@@ -30,6 +29,7 @@ strings; the lists are bounded by :class:`Limits`.
 """
 
 import marshal
+from operator import attrgetter
 import reprlib
 
 from vmguard.common import exception
@@ -207,8 +207,7 @@ class VMEvent:
         return d
 
 
-def printable(value):
-    """See :func:`vmguard.objects.text.printable`."""
+def printable(value):  # noqa: D103 - see vmguard.objects.text.printable
     return text.printable(value, MAX_NAME)
 
 
@@ -303,7 +302,7 @@ def _unique(out, attr, lst, node):
 
 
 def _check_unique(out, attr, lst, node):
-    if len(out) > 1 and len({getattr(i, attr) for i in out}) != len(out):
+    if len(out) > 1 and len(set(map(attrgetter(attr), out))) != len(out):
         _unique(out, attr, lst, node)
     return out
 
@@ -329,10 +328,11 @@ def _detail_ok(detail):
         return False
     for k, v in detail.items():
         if (k.__class__ is not str or len(k) > MAX_DETAIL_KEY
-                or not _text(k)
+                or not (k.isprintable() or _text(k))
                 or (v is not None and (v.__class__ is not str
                                        or len(v) > MAX_DETAIL_VALUE
-                                       or not _text(v)))):
+                                       or not (v.isprintable()
+                                               or _text(v))))):
             return False
     return True
 
@@ -395,7 +395,8 @@ def _parse_hardware(items, node):
                 and (kind.isprintable() or _text(kind))
                 and (ident is None or (ident.__class__ is str
                                        and len(ident) <= MAX_NAME
-                                       and _text(ident)))
+                                       and (ident.isprintable()
+                                            or _text(ident))))
                 and (path is None or (path.__class__ is str
                                       and path in paths))
                 and (detail is None or (detail.__class__ is dict
@@ -485,12 +486,14 @@ def _parse_vms(items, node):
                 and (uuid.isprintable() or _text(uuid))
                 and (reason is None or (reason.__class__ is str
                                         and len(reason) <= MAX_KIND
-                                        and _text(reason)))
+                                        and (reason.isprintable()
+                                            or _text(reason))))
                 and vcpus.__class__ is int and 0 <= vcpus <= MAX_INT
                 and ram.__class__ is int and 0 <= ram <= MAX_INT
                 and (task is None or (task.__class__ is str
                                       and len(task) <= MAX_KIND
-                                      and _text(task)))):
+                                      and (task.isprintable()
+                                           or _text(task))))):
             append(vm_cls(uuid, state, reason, vcpus, ram, task))
             continue
         _slow_vm(v, len(out), node)

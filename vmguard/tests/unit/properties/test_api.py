@@ -19,8 +19,9 @@ the global dry-run), on the whole WSGI stack in process with the unit API
 tests' database. Each answer is 200 when the body is valid (the oracle
 below is written from the schemas' meaning, not with jsonschema) and the
 node exists, 404 when it does not, otherwise a 400 in the OpenStack error
-format naming the field; never a 500. A refused request leaves every
-table as it was.
+format naming the field (a 413 for a body larger than
+``[api] max_request_body_size``); never a 500. A refused request leaves
+every table as it was.
 """
 
 import json
@@ -141,6 +142,12 @@ class TestAPIBodyProperties(test_app.APITestCase):
         valid, named = _oracle(key, allowed, raw)
         before = self._dump()
         resp = self._put(path, raw, version)
+        if len(raw) > self.conf.api.max_request_body_size:
+            # Neither read nor echoed: [api] max_request_body_size.
+            self._assert_error(resp, 413, api_util.TOO_LARGE)
+            self.assertLess(len(resp.body), 1000)
+            self.assertEqual(before, self._dump())
+            return
         if valid:
             self.assertEqual(200, resp.status_int, resp.body)
             if key is not None:
@@ -179,6 +186,10 @@ class TestAPIBodyProperties(test_app.APITestCase):
         before = self._dump()
         resp = self._put(path, raw, version)
         self.assertNotEqual(500, resp.status_int, resp.body)
+        if len(raw) > self.conf.api.max_request_body_size:
+            self._assert_error(resp, 413, api_util.TOO_LARGE)
+            self.assertEqual(before, self._dump())
+            return
         exists = name in _NODES
         if valid and exists:
             self.assertEqual(200, resp.status_int, resp.body)
