@@ -23,6 +23,7 @@ from oslo_policy import policy as oslo_policy
 import routes
 import webob.dec
 
+from vmguard.api.handlers import dashboard
 from vmguard.api.handlers import decisions
 from vmguard.api.handlers import nodes
 from vmguard.api.handlers import root
@@ -53,10 +54,15 @@ ROUTE_DECLARATIONS = {
     '/v1/recoveries/{uuid}': {'GET': decisions.show_recovery},
     '/v1/dry-run': {'GET': settings.show_dry_run,
                     'PUT': settings.set_dry_run},
+    # The status page (h17): its files (public, no data) and its reads.
+    '/dashboard': {'GET': dashboard.page},
+    '/dashboard/static/{filename}': {'GET': dashboard.static},
+    '/v1/dashboard/timeline': {'GET': dashboard.timeline},
+    '/v1/dashboard/nodes/{name}/cycles/{cycle}': {'GET': dashboard.cycle},
 }
 
 # Routes that answer without authentication (version discovery).
-PUBLIC_PATHS = frozenset(('/', '/v1'))
+PUBLIC_PATHS = frozenset(('/', '/v1')) | dashboard.PUBLIC_PATHS
 
 
 def make_map(declarations):

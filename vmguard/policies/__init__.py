@@ -20,6 +20,7 @@ use the read-only routes. Operators override rules in ``policy.yaml``
 import itertools
 
 from vmguard.policies import base
+from vmguard.policies import dashboard
 from vmguard.policies import decisions
 from vmguard.policies import events
 from vmguard.policies import nodes
@@ -37,4 +38,5 @@ def list_rules():
         decisions.list_rules(),
         recoveries.list_rules(),
         settings.list_rules(),
+        dashboard.list_rules(),
     ))
