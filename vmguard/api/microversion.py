@@ -22,6 +22,8 @@ History:
   history), VMs, events, decisions, recoveries; node maintenance, enable
   and per-node dry-run.
 * 1.1 -- the global dry-run switch ``GET/PUT /v1/dry-run``.
+* 1.2 -- the reads of the status page: ``GET /v1/dashboard/timeline`` and
+  ``GET /v1/dashboard/nodes/{name}/cycles/{cycle}``.
 """
 
 import functools
@@ -36,6 +38,7 @@ MICROVERSION_ENVIRON = '%s.microversion' % SERVICE_TYPE
 VERSIONS = [
     '1.0',
     '1.1',
+    '1.2',
 ]
 
 

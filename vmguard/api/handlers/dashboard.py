@@ -19,7 +19,7 @@ noauth``, for identity headers), keeps it in the browser's
 ``sessionStorage`` and reads everything it shows from ``/v1`` with it, so
 the policy of each read applies.
 
-Two reads exist for the page only:
+Two reads exist for the page only (microversion 1.2):
 
 * ``GET /v1/dashboard/timeline`` -- every node's host state over a range
   of cycles (``since_cycle``..``until_cycle``, or the last ``cycles``
@@ -36,6 +36,7 @@ import os
 from oslo_log import log as logging
 import webob
 
+from vmguard.api import microversion
 from vmguard.api import util
 from vmguard.common import exception
 from vmguard.db.sqlalchemy import dashboard as db_dashboard
@@ -54,8 +55,10 @@ STATIC_FILES = {
     'dashboard.css': 'text/css',
 }
 PAGE = 'dashboard.html'
-PUBLIC_PATHS = frozenset(['/dashboard'] + [
+# The route template is listed too: it needs no policy rule.
+PUBLIC_PATHS = frozenset(['/dashboard', '/dashboard/static/{filename}'] + [
     '/dashboard/static/%s' % name for name in STATIC_FILES])
+API_VERSION = '1.2'   # of the two reads
 
 # The page's own files only; data comes from the same origin's /v1.
 SECURITY_HEADERS = {
@@ -148,6 +151,7 @@ def _bands(periods, last_cycle, latest, cycle_from, cycle_to):
     return clipped
 
 
+@microversion.min_version(API_VERSION)
 def timeline(req):
     context = util.context_of(req)
     policy.authorize(context, policies.TIMELINE)
@@ -227,6 +231,7 @@ def _item_states(detail, cycle):
     return states
 
 
+@microversion.min_version(API_VERSION)
 def cycle(req, name, cycle):
     context = util.context_of(req)
     policy.authorize(context, policies.CYCLE)

@@ -63,7 +63,9 @@
   }
 
   function headers() {
-    var h = {'Accept': 'application/json'};
+    // The page's own reads need microversion 1.2; the others ignore it.
+    var h = {'Accept': 'application/json',
+             'OpenStack-API-Version': 'vmguard 1.2'};
     var a = state.auth || {};
     if (a.token) {
       h['X-Auth-Token'] = a.token;

@@ -405,16 +405,19 @@ class TestDashboard(base.APITestCase):
         self.assertError(self.request('GET', '/v1/dashboard/timeline'),
                          401)
         self.assertError(self.get('/v1/dashboard/timeline',
-                                  headers=base.MEMBER), 403)
+                                  headers=base.MEMBER, version='1.2'), 403)
         self.assertError(self.get('/v1/dashboard/nodes/cmp-a/cycles/3',
-                                  headers=base.MEMBER), 403)
+                                  headers=base.MEMBER, version='1.2'), 403)
+        # Microversion 1.2 and later only.
+        self.assertError(self.get('/v1/dashboard/timeline',
+                                  headers=base.READER), 404)
         body = self.get('/v1/dashboard/timeline?cycles=10',
-                        headers=base.READER).json()
+                        headers=base.READER, version='1.2').json()
         self.assertEqual((21, 30), (body['since_cycle'],
                                     body['until_cycle']))
         # A range that ends before it starts is refused.
         self.assertError(self.get('/v1/dashboard/timeline?since_cycle=9&'
-                                  'until_cycle=3'), 400)
+                                  'until_cycle=3', version='1.2'), 400)
 
     def test_browser_shows_a_refused_token(self):
         browser = self.open_page()
