@@ -19,7 +19,7 @@ Benchmarks report ratios against a baseline measured in the same run.
 import importlib
 import sys
 
-BENCHMARKS = ('replay', 'ingest', 'e2e')
+BENCHMARKS = ('replay', 'ingest', 'e2e', 'dashboard')
 
 
 def main(argv=None):

@@ -196,6 +196,11 @@
       state.renders += 1;
       var took = window.performance.now() - started;
       document.body.setAttribute('data-renders', String(state.renders));
+      if (state.renders === 1) {
+        // Time from the navigation to the first full render.
+        document.body.setAttribute('data-first-render-ms',
+                                   window.performance.now().toFixed(1));
+      }
       document.body.setAttribute('data-render-ms', took.toFixed(1));
       var s = $('status');
       s.classList.remove('stale');
