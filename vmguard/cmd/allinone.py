@@ -502,6 +502,8 @@ def _start_api():
     _out('  api       : http://%s:%s (noauth), e.g. curl -H "X-User-Id: '
          'demo" -H "X-Project-Id: demo" -H "X-Roles: admin" '
          'http://%s:%s/v1/decisions' % (host, port, host, port))
+    _out('  dashboard : http://%s:%s/dashboard (sign in under "development '
+         'only" with any user and the role reader)' % (host, port))
     return server
 
 
@@ -513,8 +515,9 @@ def _serve(server):
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    _out('Serving the API at http://%s:%s until Ctrl-C ...'
-         % server.server_address[:2])
+    _out('Serving the API at http://%s:%s and the status page at '
+         'http://%s:%s/dashboard until Ctrl-C ...'
+         % (server.server_address[:2] * 2))
     while not stop.wait(0.5):
         pass
     server.shutdown()

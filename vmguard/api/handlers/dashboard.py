@@ -23,7 +23,8 @@ Two reads exist for the page only (microversion 1.2):
 
 * ``GET /v1/dashboard/timeline`` -- every node's host state over a range
   of cycles (``since_cycle``..``until_cycle``, or the last ``cycles``
-  [360] up to ``until_cycle`` [the newest], one node with ``node``) as
+  [360, from the first stored cycle at most] up to ``until_cycle`` [the
+  newest], one node with ``node``) as
   bands ``[first, last, state]`` (``silent``: cycles without a snapshot),
   and the decisions made in the range, in a few queries;
 * ``GET /v1/dashboard/nodes/{name}/cycles/{cycle}`` -- what was not ok on
@@ -158,14 +159,17 @@ def timeline(req):
     policy.authorize(context, node_policies.LIST)
     policy.authorize(context, decision_policies.LIST)
     query = util.validate_query(req, TIMELINE_QUERY)
-    latest = db_dashboard.latest_cycle(context)
+    first, latest = db_dashboard.cycle_bounds(context)
     cycle_to = query.get('until_cycle')
     if cycle_to is None:
         cycle_to = latest if latest is not None else 0
     cycle_from = query.get('since_cycle')
     if cycle_from is None:
         cycles = query.get('cycles', DEFAULT_CYCLES)
-        cycle_from = max(0, cycle_to - cycles + 1)
+        # No earlier than the first stored cycle: a young cloud fills
+        # the width.
+        cycle_from = max(0, cycle_to - cycles + 1,
+                         min(first or 0, cycle_to))
     if cycle_from > cycle_to:
         raise util.HTTPError(400, "Invalid query string: 'since_cycle' "
                                   "(%d) is after 'until_cycle' (%d)."

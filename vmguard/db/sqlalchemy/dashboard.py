@@ -27,10 +27,13 @@ _CONTEXT = sqla_api._CONTEXT
 
 
 @_CONTEXT.reader
-def latest_cycle(context):
-    """Highest cycle any node reported, None without any."""
-    return context.session.execute(
+def cycle_bounds(context):
+    """(first stored cycle, highest cycle any node reported), or Nones."""
+    first = context.session.execute(
+        sa.select(sa.func.min(models.HostStatePeriod.cycle_from))).scalar()
+    latest = context.session.execute(
         sa.select(sa.func.max(models.Node.last_cycle))).scalar()
+    return first, latest
 
 
 @_CONTEXT.reader

@@ -155,6 +155,11 @@ class TestAllInOne(func_base.FunctionalTestCase):
             body = json.loads(resp.read())
         rules = sorted(d['rule'] for d in body['decisions'])
         self.assertEqual(['R1', 'R3', 'R4', 'R4', 'R5', 'R5'], rules)
+        # The status page's address is printed, and it is served.
+        page = 'http://127.0.0.1:%d/dashboard' % port
+        self.assertIn('dashboard : %s' % page, out)
+        with urllib.request.urlopen(page, timeout=10) as resp:
+            self.assertIn(b'vmguard status', resp.read())
         proc.send_signal(signal.SIGINT)
         self.assertEqual(0, proc.wait(30))
 
