@@ -28,13 +28,19 @@ Needs Debian's ``chromium`` and ``chromium-driver`` (a missing browser is
 an error, not a skip) and ``selenium``.
 """
 
+import http.server
 import json
 import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 
+import fixtures
+from keystoneauth1 import fixture as ksa_fixture
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
 from testtools import content
 
 from vmguard.common import context as vmg_context
@@ -428,3 +434,146 @@ class TestDashboard(base.APITestCase):
                                                    'rect.band'))
         self.assertIn('403', browser.find_element(
             'id', 'timeline-error').text)
+
+
+class _Keystone(http.server.BaseHTTPRequestHandler):
+    """Keystone's answers keystonemiddleware needs: discovery, the service
+    user's login and the validation of the users' tokens."""
+
+    TOKENS = {'reader-token': 'reader', 'member-token': 'member'}
+
+    def log_message(self, format, *args):  # noqa: A002
+        pass
+
+    def _answer(self, status, body, subject=None):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(data)))
+        if subject:
+            self.send_header('X-Subject-Token', subject)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _token(self, role, user):
+        token = ksa_fixture.V3Token(
+            user_id=user, user_name=user, project_id='ops',
+            project_name='ops', user_domain_id='default',
+            project_domain_id='default')
+        token.add_role(name=role)
+        identity = token.add_service('identity')
+        for interface in ('public', 'internal', 'admin'):
+            identity.add_endpoint(interface, self.server.url + '/v3',
+                                  region='RegionOne')
+        return token
+
+    def do_GET(self):
+        if self.path.rstrip('/') in ('', '/v3'):
+            self._answer(200, {'version': ksa_fixture.V3Discovery(
+                self.server.url + '/v3')})
+        elif (self.path.startswith('/v3/auth/tokens')
+              and self.headers.get('X-Auth-Token') == 'service-token'
+              and self.headers.get('X-Subject-Token') in self.TOKENS):
+            subject = self.headers['X-Subject-Token']
+            self._answer(200, self._token(self.TOKENS[subject], subject),
+                         subject)
+        else:
+            self._answer(404, {'error': {'code': 404, 'message': 'no'}})
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        self._answer(201, self._token('service', 'vmguard'),
+                     'service-token')
+
+
+class TestDashboardWithKeystone(base.APITestCase):
+    """The page with a Keystone token, through keystonemiddleware."""
+
+    auth_strategy = 'keystone'
+
+    def configure(self):
+        keystone = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
+                                                   _Keystone)
+        keystone.url = 'http://127.0.0.1:%d' % keystone.server_address[1]
+        thread = threading.Thread(target=keystone.serve_forever,
+                                  kwargs={'poll_interval': 0.05},
+                                  daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 5)
+        self.addCleanup(keystone.server_close)
+        self.addCleanup(keystone.shutdown)
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'vmguard.conf')
+        with open(path, 'w') as f:
+            f.write('[keystone_authtoken]\nwww_authenticate_uri = %(u)s/v3\n'
+                    'auth_type = password\nauth_url = %(u)s/v3\n'
+                    'username = vmguard\npassword = secret\n'
+                    'user_domain_id = default\nproject_name = service\n'
+                    'project_domain_id = default\ninterface = internal\n'
+                    'region_name = RegionOne\n' % {'u': keystone.url})
+        self.conf(['--config-file', path], project='vmguard',
+                  default_config_files=[])
+        self.addCleanup(self._unregister_plugin_options)
+
+    def _unregister_plugin_options(self):
+        conf = base.CONF
+        conf.clear()
+        loader = ks_loading.get_plugin_loader('password')
+        for opt in ks_loading.get_auth_plugin_conf_options(loader):
+            try:
+                conf.unregister_opt(opt, group='keystone_authtoken')
+            except cfg.NoSuchOptError:
+                pass
+
+    def sign_in(self, browser, token):
+        self.wait(lambda: browser.find_element(
+            'id', 'login-form').is_displayed(), 'the sign-in form')
+        browser.find_element('id', 'login-token').send_keys(token)
+        browser.find_element('id', 'login-submit').click()
+
+    def wait(self, predicate, what, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if predicate():
+                    return
+            except Exception:   # element not there yet
+                pass
+            time.sleep(0.1)
+        raise AssertionError('timed out waiting for %s' % what)
+
+    def test_token_kept_in_the_tab_and_checked_by_keystone(self):
+        profile = tempfile.mkdtemp(prefix='vmguard-chromium-')
+        self.addCleanup(shutil.rmtree, profile, True)
+        browser = start_browser(profile)
+        self.addCleanup(browser.quit)
+        browser.get(self.api.url + '/dashboard')
+        # A token Keystone does not know: back to the sign-in form.
+        self.sign_in(browser, 'forged-token')
+        self.wait(lambda: '401' in browser.find_element(
+            'id', 'login-error').text, 'the 401 of a forged token')
+        self.assertIsNone(browser.execute_script(
+            'return sessionStorage.getItem("vmguard.dashboard.auth");'))
+        # A member's token: signed in, but the policy refuses the data.
+        self.sign_in(browser, 'member-token')
+        self.wait(lambda: '403' in browser.find_element(
+            'id', 'nodes-error').text, 'the 403 of the nodes list')
+        self.assertEqual([], browser.find_elements('css selector',
+                                                   '#nodes tbody tr'))
+        # A reader's token: the data, kept in this tab only.
+        browser.find_element('id', 'logout').click()
+        self.sign_in(browser, 'reader-token')
+        names = [n['name'] for n in self.get(
+            '/v1/nodes', headers={'X-Auth-Token': 'reader-token'}
+        ).json()['nodes']]
+        self.assertTrue(names)
+        self.wait(lambda: [r.get_attribute('data-node') for r in
+                           browser.find_elements('css selector',
+                                                 '#nodes tbody tr')]
+                  == names, 'the nodes of the reader')
+        self.assertIn('reader-token', browser.execute_script(
+            'return sessionStorage.getItem("vmguard.dashboard.auth");'))
+        browser.get(self.api.url + '/dashboard')
+        self.wait(lambda: browser.find_elements(
+            'css selector', '#nodes tbody tr'), 'the page after a reload')
+        self.assertFalse(browser.find_element('id', 'login').is_displayed())
