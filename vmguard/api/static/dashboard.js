@@ -99,6 +99,21 @@
       });
   }
 
+  // Every page of a list: follow its "next" links (same origin).
+  function apiAll(path, key, limit) {
+    var items = [];
+    function page(url, left) {
+      return api(url).then(function (body) {
+        items = items.concat(body[key]);
+        var next = (body.links || []).filter(function (l) { return l.rel === 'next'; })[0];
+        if (!next || left <= 1) { return items; }
+        var u = new URL(next.href, window.location.href);
+        return page(u.pathname.slice(ROOT.length) + u.search, left - 1);
+      });
+    }
+    return page(path, limit);
+  }
+
   function signIn(event) {
     event.preventDefault();
     var token = $('login-token').value.trim();
@@ -158,9 +173,9 @@
     var started = window.performance.now();
     var latest = state.timeline ? state.timeline.latest_cycle : null;
     var jobs = [
-      api('/v1/nodes' + query({limit: 1000})).then(function (body) {
+      apiAll('/v1/nodes' + query({limit: 1000}), 'nodes', 50).then(function (nodes) {
         $('nodes-error').textContent = '';
-        state.nodes = body.nodes;
+        state.nodes = nodes;
       }, function (err) { fail('nodes-error', err); }),
       api('/v1/dashboard/timeline' + query({node: f.node, cycles: f.cycles}))
         .then(function (body) {
