@@ -25,6 +25,7 @@
     auth: null,
     timer: null,
     busy: false,
+    again: false,
     renders: 0,
     timeline: null,
     nodes: [],
@@ -167,7 +168,12 @@
   }
 
   function refresh() {
-    if (state.busy || !state.auth) { return Promise.resolve(); }
+    if (!state.auth) { return Promise.resolve(); }
+    if (state.busy) {
+      // A filter changed while a refresh runs: run again after it.
+      state.again = true;
+      return Promise.resolve();
+    }
     state.busy = true;
     var f = filters();
     var started = window.performance.now();
@@ -224,7 +230,13 @@
     }).catch(function (err) {
       $('status').classList.add('stale');
       $('status').textContent = 'refresh failed: ' + (err.message || err);
-    }).then(function () { state.busy = false; });
+    }).then(function () {
+      state.busy = false;
+      if (state.again) {
+        state.again = false;
+        return refresh();
+      }
+    });
   }
 
   function startPolling() {
@@ -332,9 +344,6 @@
           width: Math.max(1, (b[1] - b[0] + 1) * perCycle).toFixed(2),
           height: rowH - 2, 'data-node': n.name, 'data-state': b[2],
           'data-from': b[0], 'data-to': b[1]});
-        var tip = svg('title');
-        tip.textContent = n.name + ': ' + b[2] + ', cycles ' + b[0] + '\u2013' + b[1];
-        rect.appendChild(tip);
         frag.appendChild(rect);
       });
     });
@@ -349,9 +358,7 @@
            'l-' + r + ' ' + r + 'l-' + r + ' -' + r + 'z',
         'data-decision': d.uuid, 'data-rule': d.rule, 'data-node': d.node,
         'data-cycle': d.cycle});
-      var tip = svg('title');
-      tip.textContent = 'cycle ' + d.cycle + ': ' + d.rule + ' ' + d.action;
-      m.appendChild(tip);
+      m.setAttribute('data-action', d.action);
       frag.appendChild(m);
     });
     if (state.cycle && rowOf[state.cycle[0]] !== undefined &&
@@ -361,6 +368,28 @@
                                     y1: AXIS_H - 4, y2: height}));
     }
     box.replaceChildren(frag);
+    // One tooltip for the whole chart (thousands of <title>s cost more).
+    box.onmousemove = function (event) {
+      var target = event.target;
+      var tip = $('timeline-tip');
+      var text = null;
+      if (target.getAttribute('data-decision')) {
+        text = target.getAttribute('data-node') + ', cycle ' +
+          target.getAttribute('data-cycle') + ': ' + target.getAttribute('data-rule') +
+          ' ' + target.getAttribute('data-action');
+      } else if (target.classList.contains('band')) {
+        text = target.getAttribute('data-node') + ': ' + target.getAttribute('data-state') +
+          ', cycles ' + target.getAttribute('data-from') + '\u2013' +
+          target.getAttribute('data-to');
+      }
+      tip.hidden = text === null;
+      if (text !== null) {
+        tip.textContent = text;
+        tip.style.left = (event.pageX + 12) + 'px';
+        tip.style.top = (event.pageY + 12) + 'px';
+      }
+    };
+    box.onmouseleave = function () { $('timeline-tip').hidden = true; };
     box.onclick = function (event) {
       var target = event.target;
       if (target.getAttribute('data-decision')) {

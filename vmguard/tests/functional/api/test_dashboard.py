@@ -284,6 +284,7 @@ class TestDashboard(base.APITestCase):
         return decisions[0]
 
     def test_page_shows_states_decisions_and_recoveries(self):
+        from selenium.webdriver.common import action_chains
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import select as selenium_select
         browser = self.open_page()
@@ -321,6 +322,11 @@ class TestDashboard(base.APITestCase):
         band = browser.find_element(
             By.CSS_SELECTOR, 'rect.band[data-node="cmp-b"]'
             '[data-state="failed"]')
+        # Hovering names the band.
+        action_chains.ActionChains(browser).move_to_element(band).perform()
+        self.wait(browser, lambda: browser.find_element(
+            By.ID, 'timeline-tip').text == 'cmp-b: failed, cycles 14\u201319',
+            'the tooltip of the failed band')
         band.click()
         detail = self.wait(browser, lambda: browser.find_element(
             By.ID, 'cycle-detail') if browser.find_element(
