@@ -175,6 +175,7 @@
       return Promise.resolve();
     }
     state.busy = true;
+    document.body.setAttribute('data-busy', 'true');
     var f = filters();
     var started = window.performance.now();
     var latest = state.timeline ? state.timeline.latest_cycle : null;
@@ -232,6 +233,7 @@
       $('status').textContent = 'refresh failed: ' + (err.message || err);
     }).then(function () {
       state.busy = false;
+      document.body.setAttribute('data-busy', 'false');
       if (state.again) {
         state.again = false;
         return refresh();

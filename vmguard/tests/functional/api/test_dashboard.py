@@ -292,6 +292,13 @@ class TestDashboard(base.APITestCase):
         self.wait(browser, lambda: self.renders(browser) >= 1,
                   'the first render')
         browser.execute_script('window.vmguardNotReloaded = true;')
+        # No polling while the page is inspected: only the test's clicks
+        # change it (the live refresh is checked at the end).
+        selenium_select.Select(browser.find_element(
+            By.ID, 'refresh')).select_by_value('0')
+        self.wait(browser, lambda: browser.find_element(
+            By.TAG_NAME, 'body').get_attribute('data-busy') == 'false',
+            'the end of any refresh')
 
         # Bands: the host state of every cycle, silence included.
         self.assertEqual(EXPECTED_BANDS, self.bands(browser))
