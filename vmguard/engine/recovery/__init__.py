@@ -46,27 +46,23 @@ from vmguard.db import api as db_api
 from vmguard.engine.recovery import alerts
 from vmguard.engine.recovery import fence
 from vmguard.engine.recovery import guards
+from vmguard.engine.recovery import moves
 from vmguard.engine.recovery import restart  # noqa: F401  (handler)
 from vmguard.engine import targets
 
 LOG = logging.getLogger(__name__)
 CONF = conf.CONF
 
-# How a server is moved, per mode: (key of the recovery action, Nova's name
-# of it in the instance action list).
-MOVES = {
-    'evacuate': ('evacuate', base.ACTION_EVACUATE),
-    'live': ('live_migrate', base.ACTION_LIVE_MIGRATE),
-    'cold': ('migrate', base.ACTION_MIGRATE),
-}
+# Re-exported: how servers are moved, the error of a failed action.
+MOVES = moves.MOVES
+ActionFailed = moves.ActionFailed
+_detail = moves.detail
+_SourceUp = moves._SourceUp
+
 # Decisions about one server, re-read from Nova before they run.
 SERVER_ACTIONS = frozenset(('reboot', 'evacuate'))
 # Slack between vmguard's and Nova's clocks when looking for an action.
 CLOCK_SLACK = 2.0
-
-
-class ActionFailed(exception.VmguardException):
-    msg_fmt = '%(reason)s'
 
 
 class _Run:
@@ -88,14 +84,7 @@ def _now_iso():
     return timeutils.utcnow().replace(tzinfo=None).isoformat()
 
 
-def _detail(row):
-    try:
-        return json.loads(row.detail) if row.detail else {}
-    except ValueError:
-        return {'text': row.detail}
-
-
-class RecoveryExecutor(fence.FencingFlow):
+class RecoveryExecutor(fence.FencingFlow, moves.MoveFlow):
     """Runs recoveries with a bounded pool of threads.
 
     :param driver: compute back end (default: ``[recovery]
@@ -465,180 +454,6 @@ class RecoveryExecutor(fence.FencingFlow):
         self._finish(run, row, 'done', active_after=run.elapsed())
         return 'succeeded', None
 
-    # --- moving servers ------------------------------------------------------
-
-    def _target_slot(self, target):
-        with self._lock:
-            slot = self._target_slots.get(target)
-            if slot is None:
-                slot = threading.BoundedSemaphore(
-                    CONF.recovery.max_per_target)
-                self._target_slots[target] = slot
-            return slot
-
-    def _default_targets(self, decision, server, exclude):
-        # The one target rule of the pipeline, over the database.
-        with self._lock:
-            reserved = {k: tuple(v) for k, v in self._reserved.items()}
-        return targets.recovery_targets(
-            vmg_context.get_admin_context(), self._selector,
-            decision.node, server.vcpus, server.ram_mb, exclude, reserved,
-            first=decision.target)
-
-    def _reserve(self, target, server, sign=1):
-        with self._lock:
-            used = self._reserved[target]
-            used[0] += sign * server.vcpus
-            used[1] += sign * server.ram_mb
-
-    def _move(self, run, server, mode, want_running):
-        """Move one server off ``run.decision.node``: try the targets in
-        order; return (True, target) or (False, why)."""
-        source = run.decision.node
-        base_key, nova_action = MOVES[mode]
-        # An earlier attempt of this recovery (before a crash) may already
-        # have issued a move: finish what the records say first.
-        for key, row in self._recorded_moves(run, server.id, base_key):
-            if row.status == 'done':
-                return True, row.target
-            if row.status == 'accepted':
-                ok, _why = self._complete_move(run, server.id, row, mode,
-                                               want_running)
-                if ok:
-                    return True, row.target
-            elif row.status == 'issuing':
-                ok, _why = self._move_to(run, server, mode, key, nova_action,
-                                         row.target, want_running)
-                if ok:
-                    return True, row.target
-        tried = {source}
-        tried.update(row.target for _k, row in
-                     self._recorded_moves(run, server.id, base_key))
-        attempt = len(tried)
-        reasons = []
-        for target in self._target_selector(run.decision, server, tried):
-            if target in tried:
-                continue
-            tried.add(target)
-            key = base_key if attempt == 1 else '%s:%d' % (base_key, attempt)
-            attempt += 1
-            ok, why = self._move_to(run, server, mode, key, nova_action,
-                                    target, want_running)
-            if ok:
-                return True, target
-            reasons.append('%s: %s' % (target, why))
-            if isinstance(why, _SourceUp):
-                break
-        if not reasons:
-            reasons.append('no eligible target')
-        return False, '; '.join(str(r) for r in reasons)
-
-    def _recorded_moves(self, run, server_id, base_key):
-        rows = db_api.recovery_action_list(run.context, run.recovery.id)
-        return [(r.action, r) for r in rows
-                if r.server == server_id and
-                (r.action == base_key or r.action.startswith(base_key + ':'))]
-
-    def _move_to(self, run, server, mode, key, nova_action, target,
-                 want_running):
-        calls = {
-            'evacuate': lambda rid: self.driver.evacuate_server(
-                server.id, target, rid),
-            'live': lambda rid: self.driver.live_migrate_server(
-                server.id, target, rid),
-            'cold': lambda rid: self.driver.migrate_server(
-                server.id, target, rid),
-        }
-        slot = self._target_slot(target)
-        with slot, self._slots:
-            self._reserve(target, server)
-            try:
-                row = self._issue(run, server.id, key, nova_action, target,
-                                  calls[mode],
-                                  detail={'status_before': server.status,
-                                          'source': run.decision.node})
-            except base.ComputeRejected as exc:
-                self._reserve(target, server, sign=-1)
-                if 'still in use' in str(exc):
-                    return False, _SourceUp(str(exc))
-                return False, str(exc)
-            if row.status in ('rejected', 'failed'):
-                self._reserve(target, server, sign=-1)
-                return False, _detail(row).get('error', row.status)
-            ok, why = self._complete_move(run, server.id, row, mode,
-                                          want_running)
-            if not ok:
-                self._reserve(target, server, sign=-1)
-            return ok, why
-
-    def _complete_move(self, run, server_id, row, mode, want_running):
-        """Wait for an accepted move to end; confirm/start as needed."""
-        if row.status == 'done':
-            return True, None
-        target = row.target
-        def ended(server):
-            if server.status == base.ERROR:
-                return True
-            if server.task_state is not None or server.status == 'MIGRATING':
-                return False
-            if server.host == target:
-                return True
-            # Still on the source with no task: failed, or not started yet
-            # (Nova's conductor and scheduler work asynchronously): the
-            # migration record tells.
-            return self._move_failed(server_id, target)
-
-        try:
-            server = self._wait(server_id, ended)
-        except ActionFailed as exc:
-            self._finish(run, row, 'failed', error=str(exc))
-            return False, str(exc)
-        if server.host != target or server.status == base.ERROR:
-            why = 'server %s ended %s on %s' % (server_id, server.status,
-                                                server.host)
-            self._finish(run, row, 'failed', error=why)
-            return False, why
-        if server.status == base.VERIFY_RESIZE:
-            self._issue(run, server_id, 'confirm:%s' % target,
-                        base.ACTION_CONFIRM, target,
-                        lambda rid: self.driver.confirm_migration(
-                            server_id, rid))
-            server = self._wait(server_id, lambda s: s.task_state is None
-                                and s.status != base.VERIFY_RESIZE)
-        before = _detail(row).get('status_before')
-        if server.status == base.SHUTOFF and (
-                want_running or before == base.ACTIVE):
-            try:
-                self._issue(run, server_id, 'start:%s' % target,
-                            base.ACTION_START, target,
-                            lambda rid: self.driver.start_server(server_id,
-                                                                 rid))
-            except base.ComputeRejected as exc:
-                # 409: already started (e.g. by a previous attempt).
-                if exc.code != 409:
-                    raise
-            server = self._wait(server_id, lambda s: s.task_state is None
-                                and s.status in (base.ACTIVE, base.ERROR))
-        if server.status == base.ERROR:
-            why = 'server %s is in ERROR on %s' % (server_id, target)
-            self._finish(run, row, 'failed', error=why)
-            return False, why
-        self._finish(run, row, 'done', active_after=run.elapsed(),
-                     final_status=server.status)
-        LOG.info('Recovery %s: server %s is %s on %s, %.3fs after the '
-                 'decision', run.recovery.uuid, server_id, server.status,
-                 target, run.elapsed())
-        return True, None
-
-    def _move_failed(self, server_id, target):
-        migrations = [m for m in self._call(self.driver.list_migrations,
-                                            server_id)
-                      if m.get('dest_compute') in (target, None)]
-        if not migrations:
-            return False
-        latest = max(migrations, key=lambda m: m.get('id') or 0)
-        return latest.get('status') in base.MIGRATION_FAILED
-
     def _do_evacuate(self, run):
         decision = run.decision
         server = self._call(self.driver.get_server, decision.vm)
@@ -726,15 +541,6 @@ class RecoveryExecutor(fence.FencingFlow):
         return 'succeeded', (('%d servers moved' % len(plan)
                               if plan else 'no servers moved') + note)
 
-    def _recorded_mode(self, run, server_id):
-        for row in db_api.recovery_action_list(run.context, run.recovery.id):
-            if row.server != server_id:
-                continue
-            for mode, (key, _nova) in MOVES.items():
-                if row.action == key or row.action.startswith(key + ':'):
-                    return mode
-        return None
-
     # --- disable, escalate ---------------------------------------------------
 
     def _do_disable_node(self, run):
@@ -752,7 +558,3 @@ class RecoveryExecutor(fence.FencingFlow):
 
     def _do_escalate(self, run):
         return 'escalated', run.decision.reason
-
-
-class _SourceUp(str):
-    """Nova refuses to evacuate: the source compute service is up."""

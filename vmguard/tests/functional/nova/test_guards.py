@@ -51,3 +51,16 @@ class TestGuardsAgainstNova(nova_base.NovaRecoveryTestCase):
         self.assertEqual('skipped', self.executor.execute(decision))
         self.assertEqual('not protected', self._recovery(decision).error)
         self._assert_nothing_sent(server_id, 'cmp-3')
+
+    def test_r10_storm_escalation_sends_nothing(self):
+        server_id = self._server('cmp-2')
+        decision = self._decision('escalate', 'cmp-2', rule='R10',
+                                  reason='storm guard: shared cause')
+        self.assertEqual('escalated', self.executor.execute(decision))
+        self.assertEqual([], self._rows(decision))
+        service = self._service('cmp-2')
+        self.assertEqual(('enabled', False, 'up'),
+                         (service.status, service.forced_down,
+                          service.state))
+        self._assert_nothing_sent(server_id, 'cmp-2')
+        self.assertEqual([decision.uuid], [a[0] for a in self.alerts])

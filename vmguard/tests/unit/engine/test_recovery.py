@@ -708,3 +708,22 @@ class TestGuards(RecoveryTestCase):
         self.assertEqual(['cmp-1'], self.fencer.powered_off)
         self.assertEqual([], self.driver.calls_of('evacuate_server'))
         self.assertEqual('cmp-1', self.driver.servers['vm-a'].host)
+
+
+class TestStormGuard(RecoveryTestCase):
+    """R10 (SPEC Revision 2): the storm guard's escalate line drains and
+    disables nothing; it alerts."""
+
+    def test_r10_escalation_touches_nothing(self):
+        for node in ('cmp-1', 'cmp-2'):
+            self.driver.add_server('vm-%s' % node, node)
+        decision = self._decision('escalate', node='cmp-1', rule='R10',
+                                  reason='storm guard: 4 nodes opened '
+                                  'incidents within 3 cycles')
+        self.assertEqual('escalated', self.executor.execute(decision))
+        self.assertEqual([], self.driver.calls)
+        self.assertEqual([], db_api.recovery_action_list(
+            self.context, self._recovery(decision).id))
+        self.assertFalse(db_api.node_get(self.context, 'cmp-1').disabled)
+        self.assertEqual('enabled', self.driver.services['cmp-1'].status)
+        self.assertEqual([(decision.uuid, decision.reason)], self.alerts)
