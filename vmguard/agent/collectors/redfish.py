@@ -466,19 +466,24 @@ class RedfishCollector(base.Collector):
     def _thermal_metrics(self, cycle, cid, path):
         for reading in cycle.get(path).get(
                 'TemperatureReadingsCelsius') or []:
-            if not isinstance(reading, dict):
-                continue
-            source = reading.get('DataSourceUri')
-            status = None
-            name = reading.get('DeviceName')
-            if isinstance(source, str) and source:
-                # The Sensor carries the health the reading lacks.
-                sensor = cycle.get(source)
-                status = sensor.get('Status')
-                name = name or sensor.get('Id') or _last(source)
-            self._add(cycle, path, 'temp:%s/%s' % (cid, name),
-                      'temperature', status, None,
-                      {'celsius': str(reading.get('Reading'))})
+            if isinstance(reading, dict):
+                source = reading.get('DataSourceUri')
+                source = source if isinstance(source, str) and source \
+                    else None
+                # One unreadable sensor makes only its reading unknown.
+                cycle.guarded(source or path, self._temperature, cycle, cid,
+                              source or path, reading, source)
+
+    def _temperature(self, cycle, cid, origin, reading, source):
+        status = None
+        name = reading.get('DeviceName')
+        if source:
+            # The Sensor carries the health the reading lacks.
+            sensor = cycle.get(source)
+            status = sensor.get('Status')
+            name = name or sensor.get('Id') or _last(source)
+        self._add(cycle, origin, 'temp:%s/%s' % (cid, name), 'temperature',
+                  status, None, {'celsius': str(reading.get('Reading'))})
 
     # -- the result ----------------------------------------------------------
 

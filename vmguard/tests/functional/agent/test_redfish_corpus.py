@@ -272,3 +272,12 @@ class TestNewSubsystemsOnly(CorpusTestCase):
         items = self.items()
         self.assertEqual('critical', items['temp:chassis/CPU0'].health)
         self.assertEqual('missing', items['fan:chassis/Fan1'].detail['state'])
+
+    def test_unreadable_sensor_makes_only_its_reading_unknown(self):
+        self.collector.collect()
+        os.remove(self.bmc.path('Chassis/chassis/Sensors/InletTemp'))
+        items = self.items()
+        self.assertEqual('unknown',
+                         items['temp:chassis/InletTemp'].detail['state'])
+        self.assertNotIn('state', items['temp:chassis/CPU0'].detail)
+        self.assertEqual(set(SUBSYSTEMS), set(items))
