@@ -55,6 +55,13 @@ class TestWheel(testtools.TestCase):
     def test_wheel_holds_every_subpackage_and_file(self):
         out = tempfile.mkdtemp(prefix='vmguard-wheel-')
         self.addCleanup(subprocess.run, ['rm', '-rf', out], check=False)
+        # pbr writes vmguard.egg-info into the source tree; left there it
+        # would shadow the installed metadata (entry points) of processes
+        # started in the tree.
+        egg_info = os.path.join(TOP, 'vmguard.egg-info')
+        if not os.path.exists(egg_info):
+            self.addCleanup(subprocess.run, ['rm', '-rf', egg_info],
+                            check=False)
         proc = subprocess.run(
             [sys.executable, '-m', 'pip', 'wheel', '--no-deps',
              '--no-build-isolation', '-q', '-w', out, TOP],
