@@ -94,7 +94,7 @@ class StockGuest:
         self.ready_at = None
         self._watcher = threading.Thread(target=self._watch_reboot,
                                          daemon=True)
-        self.bench.qemu.conn.lookupByUUIDString(self.uuid).injectNMI(0)
+        self.bench.connection().lookupByUUIDString(self.uuid).injectNMI(0)
         self._watcher.start()
 
     def _watch_reboot(self):
@@ -206,6 +206,24 @@ class StockBench(e2e.Bench):
                       % (server_id, self.crash_host, guest.console))
         return guest
 
+    def connection(self):
+        """The event-stamping libvirt connection, opened again (with its
+        callback) if libvirtd was restarted meanwhile (other test runs on
+        this machine restart it)."""
+        qemu = self.qemu
+        try:
+            if qemu.conn.isAlive():
+                return qemu.conn
+        except qemu.libvirt.libvirtError:
+            pass
+        self.progress('libvirt connection lost: opening it again')
+        conn = qemu.libvirt.open(qemu.URI)
+        conn.domainEventRegisterAny(
+            None, qemu.libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, qemu._on_event,
+            None)
+        qemu.conn = conn
+        return conn
+
     def started_after(self, vm_uuid, since):
         for when, dom_uuid, event, _detail in list(self.qemu.events):
             when += self.monotonic_offset
@@ -242,14 +260,15 @@ class StockBench(e2e.Bench):
         samples = []
         for i in range(self.args.baseline):
             self._settle_console(guest)
+            self.connection()
             sample = {'server': guest.uuid, 'ok': False}
             t_nmi = time.time()
-            guest.panic()
-            sample['t_nmi'] = t_nmi
-            self.nova.call('POST', '/servers/%s/action' % guest.uuid,
-                           {'reboot': {'type': 'HARD'}})
-            sample['t_accepted'] = time.time()
             try:
+                guest.panic()
+                sample['t_nmi'] = t_nmi
+                self.nova.call('POST', '/servers/%s/action' % guest.uuid,
+                               {'reboot': {'type': 'HARD'}})
+                sample['t_accepted'] = time.time()
                 self._follow_restart(guest, sample, t_nmi)
             except Exception as exc:
                 sample['error'] = str(exc)
@@ -264,8 +283,14 @@ class StockBench(e2e.Bench):
         total = self.args.warmup + self.args.crashes
         samples = []
         for i in range(total):
-            self.settle(guest)
-            sample = self.crash(guest, 'reboot', self.args.timeout)
+            try:
+                self.settle(guest)
+                sample = self.crash(guest, 'reboot', self.args.timeout)
+            except Exception as exc:
+                sample = {'server': guest.uuid, 'ok': False,
+                          'error': '%s: %s' % (type(exc).__name__, exc)}
+                e2e.bench_qemu.wait_for(guest.ready, self.args.timeout,
+                                        what='the guest to boot')
             sample['warmup'] = i < self.args.warmup
             if sample['ok']:
                 try:

@@ -137,6 +137,22 @@ class TestStockGuestOnQemu(test_qemu.QemuTestBase):
         vm = self.vm(agent, dom_uuid)
         self.assertEqual(('crashed', 'panicked'), (vm.state, vm.reason))
 
+    def test_watchdog_pause_without_panic_device(self):
+        # Nova's hw:watchdog_action=pause: an i6300esb with action pause
+        # (the test guest opens it and stops feeding it). libvirt itself
+        # reports it, panic device or not.
+        self.flags(console_log_detection=True,
+                   console_log_path=os.path.join(self.guests.dir,
+                                                 '{uuid}.log'),
+                   group='agent')
+        agent = self.start_agent()
+        _dom, dom_uuid = self.guests.boot('watchdog', like_nova=True)
+        _arrived, event = self.crash_event(dom_uuid, timeout=60)
+        self.assertEqual(('paused', 'watchdog', 'libvirt'),
+                         (event.event, event.reason, event.source))
+        vm = self.vm(agent, dom_uuid)
+        self.assertEqual(('paused', 'watchdog'), (vm.state, vm.reason))
+
     def test_silent_guest_agent_is_hung(self):
         # Nothing in the test guest answers on the channel, so the run
         # is judged after the boot grace instead of after a first answer.
