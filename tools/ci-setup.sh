@@ -31,6 +31,13 @@ APT_PACKAGES="$APT_PACKAGES gcc python3-dev python3-venv"
 # etc/'s checks: logrotate runs the shipped file; systemd-analyze verifies
 # the units.
 APT_PACKAGES="$APT_PACKAGES logrotate systemd"
+# The status page's browser tests (headless Chromium + ChromeDriver).
+APT_PACKAGES="$APT_PACKAGES chromium chromium-driver"
+# The clustered-services tests (tools/clusters): Galera with rsync state
+# transfer behind HAProxy, etcd.
+APT_PACKAGES="$APT_PACKAGES galera-4 rsync haproxy etcd-server etcd-client"
+# The test Nova's libvirt mode (stock LibvirtDriver): qemu-img.
+APT_PACKAGES="$APT_PACKAGES qemu-utils"
 if [ "$MODE" = all ]; then
     # The services the functional tests use, when not already running
     # (a machine may run them from elsewhere, e.g. containers).
@@ -138,4 +145,4 @@ fi
 # --- the test Nova (Nova 34 + Placement 16, own virtualenv) ------------------
 # The tests start the Nova processes themselves (tools/nova/novactl.py).
 log "installing the test Nova (tools/nova/install.sh)"
-tools/nova/install.sh
+tools/nova/install.sh --libvirt
