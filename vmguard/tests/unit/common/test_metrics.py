@@ -47,7 +47,7 @@ class TestRecoveryHooks(test_base.DbTestCase):
         driver.add_host('cmp-1')
         db_api.node_get_or_create(self.context, 'cmp-1')
         db_api.node_update(self.context, 'cmp-1', {'host_state': 'normal'})
-        driver.add_server('vm-1', 'cmp-1', status=compute_base.ERROR)
+        driver.add_server('vm-1', 'cmp-1', status=compute_base.ACTIVE)
         executor = recovery.RecoveryExecutor(driver=driver, owner='e1',
                                              fencer=_NoBMC(),
                                              sleep=lambda s: None)
