@@ -96,8 +96,8 @@ class RecoveryExecutor:
     :param owner: name written as the recovery owner (default ``host``).
     :param fencer: BMC fencer (default: Redfish from ``[recovery]``).
     :param target_selector: callable(decision, server, exclude) -> ordered
-        list of node names; default: the decision's target first, then the
-        nodes vmguard knows as ``normal`` and not disabled, by free RAM.
+        list of node names; default: the pipeline's target rule over the
+        database (``engine/targets.py``), the decision's target first.
     """
 
     def __init__(self, driver=None, owner=None, fencer=None,
