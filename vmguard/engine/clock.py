@@ -79,7 +79,13 @@ class TraceClock:
         cycles = self.cycles
         if not cycles:
             return None
-        return cycles[(len(cycles) - 1) // 2], cycles[-1]
+        # Any node's clock is the median of these without one value: it
+        # moves only when one of the middle ones moves (or the latest,
+        # for two nodes).
+        last = len(cycles) - 1
+        mid = last // 2
+        return (cycles[max(mid - 1, 0)], cycles[mid],
+                cycles[min(mid + 1, last)], cycles[last])
 
     def upper(self, now=None):
         """No node's clock is beyond this (None: no clock at all)."""

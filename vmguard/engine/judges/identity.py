@@ -65,14 +65,14 @@ class IdentityPathJudge(base.Judge):
         data['cycle'] = cycle
         if items is None:
             items = data['items'] = {}
-        elif (assessment.same_hardware and not data.get('off')
-              and not data.get('unset')):
-            # Same items as last cycle, none off or without a baseline.
+        elif assessment.same_hardware and not data.get('off'):
+            # The very readings of last cycle, none off its baseline:
+            # nothing can change (an item without a baseline is still
+            # read unhealthy).
             return
         need = self.thresholds.identity_cycles
         rank = RANK
         off = 0
-        unset = 0
         for item in snapshot.hardware:
             identity = item.identity
             if identity is None:
@@ -88,7 +88,6 @@ class IdentityPathJudge(base.Judge):
                          'path': path, 'cycle': cycle})
                 items[item.id] = [identity, path if healthy else None,
                                   0, None]
-                unset += not healthy
                 continue
             baseline = entry[1]
             if baseline is None:
@@ -97,8 +96,6 @@ class IdentityPathJudge(base.Judge):
                     assessment.identity_changes.append(
                         {'id': item.id, 'change': 'baseline',
                          'old_path': None, 'path': path, 'cycle': cycle})
-                else:
-                    unset += 1
                 continue
             if path == baseline:
                 if entry[2]:
@@ -133,6 +130,4 @@ class IdentityPathJudge(base.Judge):
                      'path': path, 'baseline': baseline,
                      'cycles': entry[2], 'since': entry[3]})
         data['off'] = off
-        if unset or data.get('unset'):
-            data['unset'] = unset
         assessment.identity_off = off

@@ -94,8 +94,8 @@ class RecoveryExecutor(fence.FencingFlow, moves.MoveFlow):
         fencer (then nodes it does not know get the ``none`` fencer);
         default: ``[recovery] fencers``.
     :param target_selector: callable(decision, server, exclude) -> ordered
-        list of node names; default: the decision's target first, then the
-        nodes vmguard knows as ``normal`` and not disabled, by free RAM.
+        list of node names; default: the pipeline's target rule over the
+        database (``engine/targets.py``), the decision's target first.
     """
 
     def __init__(self, driver=None, owner=None, fencer=None,

@@ -46,8 +46,8 @@ class StormGuard(base.Rule):
         self.latest = 0
 
     def limit(self):
-        reporting = sum(1 for st in self.book.p.nodes.values()
-                        if st.last_cycle is not None)
+        # Nodes reporting: the nodes the pipeline judges.
+        reporting = len(self.book.p.nodes)
         return max(self.t.storm_min_nodes, self.t.storm_ratio * reporting)
 
     def guards(self, st, rule, cycle, why, evidence, out, ident):

@@ -28,6 +28,7 @@ import oslo_messaging as messaging
 from oslo_utils import uuidutils
 
 from vmguard.common import context as vmg_context
+from vmguard.common import exception
 from vmguard.common import rpc
 from vmguard.db import api as db_api
 from vmguard.engine import rpcapi
@@ -294,14 +295,19 @@ class TestAgentStopThroughTheBroker(EngineFunctionalTestCase):
     """RPC 1.2 ``report_agent_stop`` cast over RabbitMQ (the client
     method is the agent's, in engine/rpcapi.py)."""
 
+    def _last_cycle(self, node):
+        try:
+            return db_api.node_get(self.context, node).last_cycle
+        except exception.NodeNotFound:
+            return None
+
     def test_clean_stop_is_stored_and_not_silence(self):
         client = rpc.get_client(messaging.Target(topic=self.topic,
                                                  version='1.2'))
         for cycle in (1, 2):
             self.cast(streams.snapshot('calm', cycle))
             self.cast(streams.snapshot('ok-1', cycle))
-        wait_for(lambda: db_api.node_get(self.context,
-                                         'calm').last_cycle == 2,
+        wait_for(lambda: self._last_cycle('calm') == 2,
                  what='snapshots stored')
         client.prepare(version='1.2').cast(self.ctx, 'report_agent_stop',
                                            node='calm', cycle=2)
@@ -316,8 +322,7 @@ class TestAgentStopThroughTheBroker(EngineFunctionalTestCase):
         for cycle in range(3, 3 + self.conf.engine.silent_cycles + 2):
             time.sleep(self.conf.engine.cycle_interval)
             self.cast(streams.snapshot('ok-1', cycle))
-        wait_for(lambda: db_api.node_get(self.context,
-                                         'ok-1').last_cycle == cycle,
+        wait_for(lambda: self._last_cycle('ok-1') == cycle,
                  what='ok-1 stored')
         self.svc.run_periodic_once()
         self.assertEqual([], self.decisions())

@@ -194,6 +194,27 @@ class TestRules(EngineTestCase):
         self.assertIn('R9', state['incidents'])
 
 
+class TestRefusedByTheJudgment(EngineTestCase):
+    """SPEC revision 2 on the engine path: counted, never judged."""
+
+    def test_crash_event_of_a_node_never_seen(self):
+        ev = snapshot_obj.VMEvent(node='ghost', cycle=1, uuid='u-1',
+                                  event='crashed', reason='panicked',
+                                  source='libvirt')
+        self.manager.report_vm_event(self.context, ev)
+        self.assertEqual(1, self.engine.rejected)
+        self.assertEqual(1, self.engine.pipeline.stats['rejected'])
+        self.assertEqual([], self.decisions())
+
+    def test_cycle_far_ahead_of_the_wall_clock(self):
+        cycle = int(time.time() // self.conf.engine.cycle_interval) + 100
+        self.send(streams.snapshot('future', cycle, health='critical'))
+        self.assertEqual(1, self.engine.rejected)
+        self.assertEqual([], self.decisions())
+        self.assertRaises(exception.NodeNotFound, db_api.node_get,
+                          self.context, 'future')
+
+
 class TestBaselineStored(EngineTestCase):
     """One R5 baseline: what the API shows is what the judge uses."""
 

@@ -101,6 +101,24 @@ class TestIdentityPathJudge(test_base.TestCase):
         self._feed(3, 'S1', 'inband')
         self.assertEqual('inband', self.data['items']['disk-0'][1])
 
+    def test_no_baseline_until_healthy_and_no_count_meanwhile(self):
+        # Revision 2: the baseline comes from a healthy reading only.
+        self._feed(1, 'S1', 'inband', health='critical')
+        self.assertIsNone(self.data['items']['disk-0'][1])
+        for cycle in (2, 3, 4):
+            a = self._feed(cycle, 'S1', 'none', health='warning')
+            self.assertEqual(([], 0), (a.identity_lost, a.identity_off))
+        a = self._feed(5, 'S1', 'oob')
+        self.assertEqual('baseline', a.identity_changes[0]['change'])
+        self.assertEqual({'disk-0': 'oob'}, identity.baselines(
+            {'data': {'identity': self.data}}))
+        # none is worse than oob: counted.
+        self.assertEqual(1, self._feed(6, 'S1', 'none').identity_off)
+
+    def test_baselines_of_a_state_without_the_judge(self):
+        self.assertIsNone(identity.baselines({'data': {}}))
+        self.assertIsNone(identity.baselines(None))
+
     def test_state_is_json(self):
         self._feed(1, 'S1', 'inband')
         self._feed(2, 'S1', 'none')
