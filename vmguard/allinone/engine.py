@@ -25,6 +25,7 @@ import vmguard.conf
 from vmguard.db import api as db_api
 from vmguard.engine import pipeline as pipeline_mod
 from vmguard.engine import recovery as recovery_mod
+from vmguard.objects import records
 
 CONF = vmguard.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -47,7 +48,9 @@ class DemoEngine:
     the engine service's persistence).
     """
 
-    target = messaging.Target(version='1.0')
+    # The engine's RPC version (vmguard.engine.manager): agents of this
+    # release cast report_agent_stop (1.2) when they stop.
+    target = messaging.Target(version='1.2')
 
     def __init__(self, conf, transport, driver):
         self.conf = conf
@@ -80,6 +83,16 @@ class DemoEngine:
         with self._lock:
             self._store(self.pipeline.process(event.to_record(),
                                               now=time.time()))
+
+    def report_agent_stop(self, context, node, cycle, forwarded=False):
+        try:
+            rec = records.parse_agent_stop({'node': node, 'cycle': cycle})
+        except Exception as exc:
+            self.rejected += 1
+            LOG.error('Agent stop rejected: %s', exc)
+            return
+        with self._lock:
+            self._store(self.pipeline.process(rec, now=time.time()))
 
     def _store(self, decisions):
         for d in decisions:
