@@ -118,7 +118,8 @@ def _kib(element, default_unit='KiB'):
 
 
 class Domain:
-    def __init__(self, name, uuid, state, memory_kib, vcpus):
+    def __init__(self, name, uuid, state, memory_kib, vcpus, dom_id=1):
+        self._id = dom_id
         self._name = name
         self._uuid = uuid
         self._state = state
@@ -130,6 +131,15 @@ class Domain:
 
     def UUIDString(self):  # noqa: N802
         return self._uuid
+
+    def ID(self):  # noqa: N802
+        # As libvirt: a running domain's number, -1 for an inactive one.
+        return self._id if self._state != VIR_DOMAIN_SHUTOFF else -1
+
+    def XMLDesc(self, _flags=0):  # noqa: N802
+        # No devices: no guest agent channel to ping.
+        return '<domain type="test"><name>%s</name><uuid>%s</uuid>' \
+            '<devices/></domain>' % (self._name, self._uuid)
 
     def state(self):
         # The test driver gives a <test:runstate> domain reason 0.
@@ -168,7 +178,8 @@ class Connection:
                      else VIR_DOMAIN_RUNNING)
             self._domains.append(Domain(
                 dom.findtext('name'), dom.findtext('uuid'), state,
-                _kib(dom.find('memory')), int(dom.findtext('vcpu', '1'))))
+                _kib(dom.find('memory')), int(dom.findtext('vcpu', '1')),
+                len(self._domains) + 1))
 
     def _check(self):
         if not self._alive:

@@ -197,7 +197,9 @@ class TestServices(agent_fixtures.AgentFunctionalTestCase):
         api = agent_rpcapi.AgentAPI(self.conf, transport=transport)
         answer = api.restart_service(self.context, agent.node, self.service,
                                      timeout=30)
+        # Confirmed: the agent answers once it sees the service running.
         self.assertEqual({'service': self.service, 'restarted': True,
+                          'running': True, 'state': 'running',
                           'detail': ''}, answer)
         agent_fixtures.wait_for(lambda: self.state() == 'running', 10,
                                 what='the restarted service')
