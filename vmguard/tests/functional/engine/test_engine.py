@@ -96,12 +96,16 @@ class EngineFunctionalTestCase(base.FunctionalTestCase):
         self.flags(group='recovery', dry_run=self.DRY_RUN,
                    compute_driver='fake', poll_interval=0.05,
                    retry_interval=0.0)
+        self.configure()
         self.addCleanup(rpc.cleanup)
         self.svc = service.EngineService(self.conf)
         self.svc.start()
         self.addCleanup(self.svc.stop)
         self.agents = rpcapi.EngineAPI(self.conf)
         self.ctx = vmg_context.get_admin_context()
+
+    def configure(self):
+        """Options of a test class, set before the engine starts."""
 
     def cast(self, data):
         self.agents.report_snapshot(
@@ -177,6 +181,23 @@ class TestRulesEndToEnd(EngineFunctionalTestCase):
              for p in collector.events['vmguard.recovery.end']})
 
 
+class _AgentStandIn:
+    """The RPC endpoint of r7's and r8's agents (the agent side of
+    restart_service has its own tests): it reports the service running
+    again, and records what it was asked."""
+
+    target = messaging.Target(version='1.0')
+
+    def __init__(self, node, asked):
+        self.node = node
+        self.asked = asked
+
+    def restart_service(self, context, service):
+        self.asked.append((self.node, service))
+        return {'service': service, 'restarted': True, 'running': True,
+                'state': 'running', 'detail': ''}
+
+
 class TestRecoveryEndToEnd(EngineFunctionalTestCase):
     """Each rule's recovery, run on the ``fake`` compute back end: agents'
     casts -> RabbitMQ -> engine -> MariaDB -> recovery executor."""
@@ -184,11 +205,31 @@ class TestRecoveryEndToEnd(EngineFunctionalTestCase):
     DRY_RUN = False
     FINAL = ('succeeded', 'escalated', 'failed', 'skipped')
 
+    def configure(self):
+        # R9 (revision 2): Nova says r9's compute is down (set below);
+        # no BMC here, another fencing is declared to exist.
+        self.flags(group='recovery', fence_without_bmc=True,
+                   compute_down_timeout=5, restart_confirm_timeout=20)
+        self.flags(group='agent', topic='vmguard-agent-ft-%s'
+                   % uuidutils.generate_uuid(dashed=False)[:10])
+        self.restarts = []
+        transport = messaging.get_rpc_transport(self.conf, url=self.url)
+        self.addCleanup(transport.cleanup)
+        for node in ('r7', 'r8'):
+            server = messaging.get_rpc_server(
+                transport, messaging.Target(topic=self.conf.agent.topic,
+                                            server=node),
+                [_AgentStandIn(node, self.restarts)], executor='threading')
+            server.start()
+            self.addCleanup(server.wait)
+            self.addCleanup(server.stop)
+
     def setUp(self):
         super().setUp()
         self.driver = self.svc.engine.recovery.executor.driver
         for node in streams.NODES:
-            self.driver.add_host(node)
+            self.driver.add_host(node, state='down' if node == 'r9'
+                                 else 'up')
             self.driver.add_server(streams.vm_uuid(node), node, vcpus=2,
                                    ram_mb=2048)
 
@@ -234,15 +275,18 @@ class TestRecoveryEndToEnd(EngineFunctionalTestCase):
             self.assertIn(self.driver.servers[vm(node)].host,
                           streams.TARGETS)
             self.assertEqual(1, len(called('disable_service', node)))
-        # R7: the restart asked of the agent (cast over the broker).
+        # R7: the restart asked of the agent over the broker, succeeded
+        # on its answer that the service runs again.
         self.assertEqual('succeeded',
                          status[('r7', 'R7', 'restart_service')])
+        self.assertIn(('r7', 'libvirtd'), self.restarts)
         # R8: disabled and escalated; never an evacuation.
         self.assertEqual('succeeded', status[('r8', 'R8', 'disable_node')])
         self.assertEqual('escalated', status[('r8', 'R8', 'escalate')])
         self.assertEqual(1, len(called('disable_service', 'r8')))
         self.assertEqual('r8', self.driver.servers[vm('r8')].host)
-        # R9: fenced (compute service forced down), then evacuated.
+        # R9: Nova says r9's compute is down; fenced (compute service
+        # forced down), then evacuated.
         self.assertIn(status[('r9', 'R9', 'migrate_all')], self.FINAL)
         self.assertTrue(called('force_down_service', 'r9'))
         self.assertTrue(called('evacuate_server', vm('r9')))
