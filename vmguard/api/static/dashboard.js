@@ -74,6 +74,10 @@
       h['X-User-Id'] = a.user;
       h['X-Project-Id'] = a.project || a.user;
       h['X-Roles'] = a.roles || '';
+      // Development (noauth) only: the roles entered act cloud-wide, as
+      // a system-scoped token's would (reads need admin or a system
+      // reader), like the CLI's noauth mode.
+      h['OpenStack-System-Scope'] = 'all';
     }
     return h;
   }

@@ -454,7 +454,11 @@ class _Keystone(http.server.BaseHTTPRequestHandler):
     """Keystone's answers keystonemiddleware needs: discovery, the service
     user's login and the validation of the users' tokens."""
 
-    TOKENS = {'reader-token': 'reader', 'member-token': 'member'}
+    # As Keystone: a project member's token also carries the implied
+    # reader role (refused: cloud-wide data); the reader's token is
+    # system-scoped (allowed).
+    TOKENS = {'reader-token': ('reader',),
+              'member-token': ('member', 'reader')}
 
     def log_message(self, format, *args):  # noqa: A002
         pass
@@ -469,12 +473,18 @@ class _Keystone(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _token(self, role, user):
-        token = ksa_fixture.V3Token(
-            user_id=user, user_name=user, project_id='ops',
-            project_name='ops', user_domain_id='default',
-            project_domain_id='default')
-        token.add_role(name=role)
+    def _token(self, roles, user, system=False):
+        if system:
+            token = ksa_fixture.V3Token(
+                user_id=user, user_name=user, user_domain_id='default')
+            token.set_system_scope()
+        else:
+            token = ksa_fixture.V3Token(
+                user_id=user, user_name=user, project_id='ops',
+                project_name='ops', user_domain_id='default',
+                project_domain_id='default')
+        for role in roles:
+            token.add_role(name=role)
         identity = token.add_service('identity')
         for interface in ('public', 'internal', 'admin'):
             identity.add_endpoint(interface, self.server.url + '/v3',
@@ -489,14 +499,15 @@ class _Keystone(http.server.BaseHTTPRequestHandler):
               and self.headers.get('X-Auth-Token') == 'service-token'
               and self.headers.get('X-Subject-Token') in self.TOKENS):
             subject = self.headers['X-Subject-Token']
-            self._answer(200, self._token(self.TOKENS[subject], subject),
+            self._answer(200, self._token(self.TOKENS[subject], subject,
+                                          system=subject == 'reader-token'),
                          subject)
         else:
             self._answer(404, {'error': {'code': 404, 'message': 'no'}})
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get('Content-Length', 0)))
-        self._answer(201, self._token('service', 'vmguard'),
+        self._answer(201, self._token(('service',), 'vmguard'),
                      'service-token')
 
 
