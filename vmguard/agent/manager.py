@@ -40,6 +40,7 @@ import oslo_messaging as messaging
 from stevedore import named
 
 from vmguard.agent import merge
+from vmguard.agent import sanitize
 from vmguard.common import context as vmg_context
 from vmguard.common import exception
 from vmguard.common import metrics
@@ -92,6 +93,9 @@ class AgentManager:
             max_workers=max(2, 2 * len(self.collectors)))
         self._hung = {}
         self._paths = {}
+        # Every name read from the system is made valid text (SPEC, "One
+        # validator"): one bad name must not cost the whole snapshot.
+        self.sanitizer = sanitize.Sanitizer()
         self._transport = transport
         # An EngineAPI-like object; built from the transport when None.
         self._engine = engine_api
@@ -178,9 +182,9 @@ class AgentManager:
                 vcpus_free = result.vcpus_free
             if ram_mb_free is None:
                 ram_mb_free = result.ram_mb_free
-        return records.Snapshot(self.node, cycle, collected_at, hardware,
-                                external, services, vcpus_free, ram_mb_free,
-                                vms)
+        return self.sanitizer.snapshot(records.Snapshot(
+            self.node, cycle, collected_at, hardware, external, services,
+            vcpus_free, ram_mb_free, vms))
 
     # -- sending ------------------------------------------------------------
 
@@ -212,8 +216,8 @@ class AgentManager:
 
     def report_event(self, uuid, event, reason, source):
         """Event sink of the collectors: cast a crash event at once."""
-        rec = records.VMEvent(self.node, self.cycle_now(), uuid, event,
-                              reason, source)
+        rec = self.sanitizer.event(records.VMEvent(
+            self.node, self.cycle_now(), uuid, event, reason, source))
         return self._enqueue('vm_event', snapshot_obj.VMEvent.from_record(rec))
 
     def buffered(self):

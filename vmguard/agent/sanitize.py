@@ -1,0 +1,134 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Names read from the system made valid text before they are sent.
+
+The engine takes only printable Unicode text (:mod:`vmguard.objects.text`):
+one NIC whose name is not UTF-8 (Python gives it surrogate-escaped) or one
+serial number with a control byte would get the node's whole snapshot
+rejected, every cycle, and the node would look silent. The agent escapes
+every string of what it sends (ids, identities, kinds, names, states,
+reasons, detail entries) with :func:`vmguard.objects.text.escape`, here,
+once, where the snapshot is assembled: no collector can forget it.
+
+An item whose value was escaped is logged once (a warning the first time,
+not each cycle).
+"""
+
+import logging
+
+from vmguard.objects import records
+from vmguard.objects import text
+
+LOG = logging.getLogger(__name__)
+
+#: Escaped items remembered so that each is logged once.
+MAX_REMEMBERED = 4096
+
+_escape = text.escape
+_is_text = text.is_text
+
+
+def _clean(obj, fields):
+    """Escape ``obj``'s string ``fields`` in place; the originals of those
+    that changed, as {field: original}."""
+    changed = None
+    for field in fields:
+        value = getattr(obj, field)
+        if value.__class__ is str and not _is_text(value):
+            setattr(obj, field, _escape(value))
+            changed = changed or {}
+            changed[field] = value
+    return changed
+
+
+def _clean_detail(item):
+    detail = item.detail
+    if not detail or detail.__class__ is not dict:
+        return None
+    if all(_is_text(k) and (v is None or v.__class__ is not str
+                            or _is_text(v))
+           for k, v in detail.items() if k.__class__ is str):
+        return None
+    changed = {}
+    out = {}
+    for k, v in detail.items():
+        if k.__class__ is str and not _is_text(k):
+            changed['detail key %s' % _escape(k)] = k
+            k = _escape(k)
+        if v.__class__ is str and not _is_text(v):
+            changed['detail[%s]' % k] = v
+            v = _escape(v)
+        out[k] = v
+    item.detail = out
+    return changed
+
+
+_FIELDS = (
+    ('hardware', ('id', 'kind', 'health', 'identity', 'identity_path')),
+    ('external', ('id', 'kind', 'health')),
+    ('services', ('name', 'state')),
+    ('vms', ('uuid', 'state', 'reason', 'task_state')),
+)
+_EVENT_FIELDS = ('node', 'uuid', 'event', 'reason', 'source')
+
+
+class Sanitizer:
+    """Escapes what the agent sends; logs each escaped item once."""
+
+    def __init__(self, max_remembered=MAX_REMEMBERED):
+        self._logged = set()
+        self._max = max_remembered
+        #: Values escaped since the agent started.
+        self.escaped = 0
+
+    def _report(self, node, where, key, changed):
+        self.escaped += len(changed)
+        token = (where, key)
+        if token in self._logged:
+            return
+        if len(self._logged) >= self._max:
+            # Bounded memory: start over (an item may be logged again).
+            self._logged.clear()
+        self._logged.add(token)
+        LOG.warning(
+            'Node %s: %s item %s: %s not printable text, sent escaped '
+            '(logged once)', records.printable(node), where,
+            records.printable(key),
+            ', '.join('%s %s' % (field, records.printable(orig))
+                      for field, orig in sorted(changed.items())))
+
+    def snapshot(self, snap):
+        """Escape ``snap`` (a ``records.Snapshot``) in place; return it."""
+        if snap.node.__class__ is str and not _is_text(snap.node):
+            orig = snap.node
+            snap.node = _escape(orig)
+            self._report(snap.node, 'node', snap.node, {'name': orig})
+        for where, fields in _FIELDS:
+            for item in getattr(snap, where):
+                changed = _clean(item, fields)
+                if where == 'hardware':
+                    more = _clean_detail(item)
+                    if more:
+                        changed = changed or {}
+                        changed.update(more)
+                if changed:
+                    key = getattr(item, fields[0])
+                    self._report(snap.node, where, key, changed)
+        return snap
+
+    def event(self, rec):
+        """Escape ``rec`` (a ``records.VMEvent``) in place; return it."""
+        changed = _clean(rec, _EVENT_FIELDS)
+        if changed:
+            self._report(rec.node, 'vm_event', rec.uuid, changed)
+        return rec
