@@ -84,7 +84,12 @@ class AgentManager:
     def __init__(self, conf, collectors=None, transport=None,
                  engine_api=None):
         self.conf = conf
-        self.node = conf.agent.node_name or conf.host
+        # Every name read from the system is made valid text (SPEC, "One
+        # validator"): one bad name must not cost the whole snapshot.
+        self.sanitizer = sanitize.Sanitizer()
+        # The node name too: snapshots, events, the clean stop and the
+        # agent's RPC server all use the same (escaped) name.
+        self.node = self.sanitizer.node(conf.agent.node_name or conf.host)
         self.interval = conf.engine.cycle_interval
         if collectors is None:
             collectors = load_collectors(conf, conf.agent.collectors)
@@ -93,9 +98,6 @@ class AgentManager:
             max_workers=max(2, 2 * len(self.collectors)))
         self._hung = {}
         self._paths = {}
-        # Every name read from the system is made valid text (SPEC, "One
-        # validator"): one bad name must not cost the whole snapshot.
-        self.sanitizer = sanitize.Sanitizer()
         self._transport = transport
         # An EngineAPI-like object; built from the transport when None.
         self._engine = engine_api

@@ -107,12 +107,17 @@ class Sanitizer:
             ', '.join('%s %s' % (field, records.printable(orig))
                       for field, orig in sorted(changed.items())))
 
+    def node(self, name):
+        """The node's name (from the configuration) as valid text."""
+        if name.__class__ is str and not _is_text(name):
+            escaped = _escape(name)
+            self._report(escaped, 'node', escaped, {'name': name})
+            return escaped
+        return name
+
     def snapshot(self, snap):
         """Escape ``snap`` (a ``records.Snapshot``) in place; return it."""
-        if snap.node.__class__ is str and not _is_text(snap.node):
-            orig = snap.node
-            snap.node = _escape(orig)
-            self._report(snap.node, 'node', snap.node, {'name': orig})
+        snap.node = self.node(snap.node)
         for where, fields in _FIELDS:
             for item in getattr(snap, where):
                 changed = _clean(item, fields)

@@ -140,3 +140,16 @@ class TestAgentSendsEscaped(test_base.TestCase):
         agent.report_event('u1', 'crashed', 'bad\x7freason', 'libvirt')
         kind, obj = engine.sent[-1]
         self.assertEqual('bad\\x7freason', obj.reason)
+
+    def test_node_name_escaped_everywhere(self):
+        self.flags(node_name='cmp\n01', group='agent')
+        engine = test_manager._Engine()
+        agent = manager.AgentManager(self.conf, engine_api=engine,
+                                     collectors=[])
+        self.assertEqual('cmp\\n01', agent.node)
+        agent.run_cycle(5)
+        agent.report_event('u1', 'crashed', 'panicked', 'libvirt')
+        agent.report_stop()
+        self.assertEqual(['cmp\\n01'] * 3,
+                         [obj.node if kind != 'agent_stop' else obj[0]
+                          for kind, obj in engine.sent])
