@@ -18,7 +18,9 @@ serial number with a control byte would get the node's whole snapshot
 rejected, every cycle, and the node would look silent. The agent escapes
 every string of what it sends (ids, identities, kinds, names, states,
 reasons, detail entries) with :func:`vmguard.objects.text.escape`, here,
-once, where the snapshot is assembled: no collector can forget it.
+once, where the snapshot is assembled: no collector can forget it. An
+escaped value longer than its field holds (the bounds of
+:mod:`vmguard.objects.records`) is cut to that length.
 
 An item whose value was escaped is logged once (a warning the first time,
 not each cycle).
@@ -34,18 +36,25 @@ LOG = logging.getLogger(__name__)
 #: Escaped items remembered so that each is logged once.
 MAX_REMEMBERED = 4096
 
-_escape = text.escape
 _is_text = text.is_text
+R = records
+
+
+def _escape(value, bound):
+    """``value`` escaped, cut to ``bound`` characters when the escapes
+    made it longer than its field holds (a value that was valid text is
+    never cut here: the engine judges its length)."""
+    return text.escape(value)[:bound]
 
 
 def _clean(obj, fields):
-    """Escape ``obj``'s string ``fields`` in place; the originals of those
-    that changed, as {field: original}."""
+    """Escape ``obj``'s string ``fields`` (name, bound) in place; the
+    originals of those that changed, as {field: original}."""
     changed = None
-    for field in fields:
+    for field, bound in fields:
         value = getattr(obj, field)
         if value.__class__ is str and not _is_text(value):
-            setattr(obj, field, _escape(value))
+            setattr(obj, field, _escape(value, bound))
             changed = changed or {}
             changed[field] = value
     return changed
@@ -63,23 +72,30 @@ def _clean_detail(item):
     out = {}
     for k, v in detail.items():
         if k.__class__ is str and not _is_text(k):
-            changed['detail key %s' % _escape(k)] = k
-            k = _escape(k)
+            changed['detail key %s' % _escape(k, R.MAX_DETAIL_KEY)] = k
+            k = _escape(k, R.MAX_DETAIL_KEY)
         if v.__class__ is str and not _is_text(v):
             changed['detail[%s]' % k] = v
-            v = _escape(v)
+            v = _escape(v, R.MAX_DETAIL_VALUE)
         out[k] = v
     item.detail = out
     return changed
 
 
+# (field, bound) of each list of a snapshot; the first field names the item.
 _FIELDS = (
-    ('hardware', ('id', 'kind', 'health', 'identity', 'identity_path')),
-    ('external', ('id', 'kind', 'health')),
-    ('services', ('name', 'state')),
-    ('vms', ('uuid', 'state', 'reason', 'task_state')),
+    ('hardware', (('id', R.MAX_NAME), ('kind', R.MAX_KIND),
+                  ('health', R.MAX_KIND), ('identity', R.MAX_NAME),
+                  ('identity_path', R.MAX_KIND))),
+    ('external', (('id', R.MAX_NAME), ('kind', R.MAX_KIND),
+                  ('health', R.MAX_KIND))),
+    ('services', (('name', R.MAX_SERVICE), ('state', R.MAX_KIND))),
+    ('vms', (('uuid', R.MAX_UUID), ('state', R.MAX_KIND),
+             ('reason', R.MAX_KIND), ('task_state', R.MAX_KIND))),
 )
-_EVENT_FIELDS = ('node', 'uuid', 'event', 'reason', 'source')
+_EVENT_FIELDS = (('node', R.MAX_NAME), ('uuid', R.MAX_UUID),
+                 ('event', R.MAX_KIND), ('reason', R.MAX_KIND),
+                 ('source', R.MAX_SOURCE))
 
 
 class Sanitizer:
@@ -110,7 +126,7 @@ class Sanitizer:
     def node(self, name):
         """The node's name (from the configuration) as valid text."""
         if name.__class__ is str and not _is_text(name):
-            escaped = _escape(name)
+            escaped = _escape(name, R.MAX_NAME)
             self._report(escaped, 'node', escaped, {'name': name})
             return escaped
         return name
@@ -127,7 +143,7 @@ class Sanitizer:
                         changed = changed or {}
                         changed.update(more)
                 if changed:
-                    key = getattr(item, fields[0])
+                    key = getattr(item, fields[0][0])
                     self._report(snap.node, where, key, changed)
         return snap
 

@@ -71,6 +71,27 @@ class TestSanitizer(test_base.TestCase):
         self.assertEqual('svc\\xff', parsed.services[0].name)
         self.assertEqual('panic\\x00ked', parsed.vms[0].reason)
 
+    def test_escapes_that_overflow_a_field_are_cut_to_its_bound(self):
+        snap = records.Snapshot('cmp-01', 1, None, hardware=[
+            base.HardwareItem('disk:sda', 'disk', 'ok',
+                              identity='S' + '\x01' * 200,
+                              detail={'model': '\x02' * 100})],
+            vms=[base.VMInfo('u1', 'crashed', 'p\x00' * 16, 1, 512)])
+        parsed = records.parse_snapshot(
+            sanitize.Sanitizer().snapshot(snap).to_dict())
+        hw = parsed.hardware[0]
+        self.assertEqual(records.MAX_NAME, len(hw.identity))
+        self.assertTrue(hw.identity.startswith('S\\x01\\x01'))
+        self.assertEqual(records.MAX_DETAIL_VALUE, len(hw.detail['model']))
+        self.assertEqual(records.MAX_KIND, len(parsed.vms[0].reason))
+
+    def test_valid_text_is_never_cut(self):
+        # Only escapes are cut: a long valid value is the engine's to judge.
+        snap = records.Snapshot('cmp-01', 1, None, hardware=[
+            base.HardwareItem('disk:sda', 'disk', 'ok', identity='S' * 300)])
+        sanitize.Sanitizer().snapshot(snap)
+        self.assertEqual(300, len(snap.hardware[0].identity))
+
     def test_valid_text_is_untouched(self):
         snap = records.Snapshot('cmp-01', 1, None, hardware=[
             base.HardwareItem('nic:eth0', 'nic', 'ok', identity='ÄÖ-ü',
