@@ -40,6 +40,7 @@ import oslo_messaging as messaging
 from stevedore import named
 
 from vmguard.agent import merge
+from vmguard.agent import sanitize
 from vmguard.common import context as vmg_context
 from vmguard.common import exception
 from vmguard.common import metrics
@@ -83,7 +84,12 @@ class AgentManager:
     def __init__(self, conf, collectors=None, transport=None,
                  engine_api=None):
         self.conf = conf
-        self.node = conf.agent.node_name or conf.host
+        # Every name read from the system is made valid text (SPEC, "One
+        # validator"): one bad name must not cost the whole snapshot.
+        self.sanitizer = sanitize.Sanitizer()
+        # The node name too: snapshots, events, the clean stop and the
+        # agent's RPC server all use the same (escaped) name.
+        self.node = self.sanitizer.node(conf.agent.node_name or conf.host)
         self.interval = conf.engine.cycle_interval
         if collectors is None:
             collectors = load_collectors(conf, conf.agent.collectors)
@@ -178,9 +184,9 @@ class AgentManager:
                 vcpus_free = result.vcpus_free
             if ram_mb_free is None:
                 ram_mb_free = result.ram_mb_free
-        return records.Snapshot(self.node, cycle, collected_at, hardware,
-                                external, services, vcpus_free, ram_mb_free,
-                                vms)
+        return self.sanitizer.snapshot(records.Snapshot(
+            self.node, cycle, collected_at, hardware, external, services,
+            vcpus_free, ram_mb_free, vms))
 
     # -- sending ------------------------------------------------------------
 
@@ -212,8 +218,8 @@ class AgentManager:
 
     def report_event(self, uuid, event, reason, source):
         """Event sink of the collectors: cast a crash event at once."""
-        rec = records.VMEvent(self.node, self.cycle_now(), uuid, event,
-                              reason, source)
+        rec = self.sanitizer.event(records.VMEvent(
+            self.node, self.cycle_now(), uuid, event, reason, source))
         return self._enqueue('vm_event', snapshot_obj.VMEvent.from_record(rec))
 
     def buffered(self):

@@ -54,6 +54,12 @@ class Client:
                 'X-Project-Id': config.get('project_id') or 'vmguard-cli',
                 'X-Roles': roles or 'admin',
             }
+            # Readers read only with system scope (vmguard.policies): the
+            # noauth mode stands for a system-scoped token unless told
+            # "none" (--os-vmguard-noauth-system-scope).
+            scope = config.get('vmguard_noauth_system_scope') or 'all'
+            if scope != 'none':
+                headers['OpenStack-System-Scope'] = scope
         endpoint = instance.get_endpoint_for_service_type(
             SERVICE_TYPE, region_name=instance.region_name,
             interface=instance.interface)

@@ -24,6 +24,8 @@ API_NAME = 'vmguard'
 API_VERSION_OPTION = 'os_vmguard_api_version'
 DEFAULT_API_VERSION = '1'
 API_VERSIONS = {'1': 'vmguard.cli.osc.client.Client'}
+NOAUTH_SYSTEM_SCOPES = ('all', 'none')
+DEFAULT_NOAUTH_SYSTEM_SCOPE = 'all'
 
 
 def make_client(instance):
@@ -46,4 +48,17 @@ def build_option_parser(parser):
         help='With --os-auth-type none only: the roles sent in X-Roles to '
              'an API that runs with [api] auth_strategy = noauth, comma '
              'separated (Env: OS_VMGUARD_NOAUTH_ROLES, default: admin).')
+    parser.add_argument(
+        '--os-vmguard-noauth-system-scope',
+        metavar='<scope>',
+        choices=NOAUTH_SYSTEM_SCOPES,
+        default=utils.env('OS_VMGUARD_NOAUTH_SYSTEM_SCOPE',
+                          default=DEFAULT_NOAUTH_SYSTEM_SCOPE),
+        help='With --os-auth-type none only: "all" sends '
+             '"OpenStack-System-Scope: all", as a system-scoped Keystone '
+             'token would, so that a reader role may read (the API lets '
+             'readers read only with system scope); "none" sends no '
+             'scope, as a project-scoped token (Env: '
+             'OS_VMGUARD_NOAUTH_SYSTEM_SCOPE, default: %s).'
+             % DEFAULT_NOAUTH_SYSTEM_SCOPE)
     return parser

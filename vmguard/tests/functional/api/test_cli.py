@@ -82,14 +82,19 @@ class TestServiceAndCLI(base.FunctionalTestCase):
                 time.sleep(0.1)
         self.fail('vmguard-api did not answer on %s' % self.url)
 
-    def osc(self, *args, roles=None, expect_ok=True):
+    def osc(self, *args, roles=None, scope=None, env_scope=None,
+            expect_ok=True):
         cmd = [os.path.join(BIN, 'openstack'), '--os-auth-type', 'none',
                '--os-endpoint', self.url]
         if roles:
             cmd += ['--os-vmguard-noauth-roles', roles]
+        if scope:
+            cmd += ['--os-vmguard-noauth-system-scope', scope]
         cmd += ['vmguard'] + list(args)
         env = {k: v for k, v in os.environ.items()
                if not k.startswith('OS_')}
+        if env_scope:
+            env['OS_VMGUARD_NOAUTH_SYSTEM_SCOPE'] = env_scope
         proc = subprocess.run(cmd, capture_output=True, text=True,
                               timeout=120, env=env)
         if expect_ok:
@@ -176,6 +181,29 @@ class TestServiceAndCLI(base.FunctionalTestCase):
         with open(self.log) as f:
             log = f.read()
         self.assertIn('PUT /v1/nodes/cmp-01/enable', log)
+
+    def test_reader_reads_with_the_noauth_system_scope(self):
+        # Readers read only with system scope (the policy): the noauth
+        # mode sends "OpenStack-System-Scope: all" unless told "none".
+        nodes = self.osc('node', 'list', '-f', 'json', roles='reader')
+        self.assertEqual(['cmp-01', 'cmp-02'], [n['name'] for n in nodes])
+        node = self.osc('node', 'show', 'cmp-01', '-f', 'json',
+                        roles='reader', scope='all')
+        self.assertEqual('cmp-01', node['name'])
+        for kwargs in ({'scope': 'none'}, {'env_scope': 'none'}):
+            proc = self.osc('node', 'list', roles='reader',
+                            expect_ok=False, **kwargs)
+            self.assertNotEqual(0, proc.returncode, kwargs)
+            self.assertIn('HTTP 403 Forbidden', proc.stderr)
+        # An admin needs no scope; a scope does not make a reader write.
+        self.osc('node', 'list', '-f', 'json', scope='none')
+        proc = self.osc('node', 'set', 'cmp-01', '--enable',
+                        roles='reader', scope='all', expect_ok=False)
+        self.assertIn('HTTP 403 Forbidden', proc.stderr)
+        self.assertTrue(db_api.node_get(self.context, 'cmp-01').disabled)
+        proc = self.osc('node', 'list', scope='some', expect_ok=False)
+        self.assertEqual(2, proc.returncode)
+        self.assertIn('invalid choice', proc.stderr)
 
 
 _WSGI_SCRIPT = '''

@@ -86,3 +86,45 @@ class TestNegotiation(testtools.TestCase):
         api.get('/v1/nodes')
         self.assertEqual('vmguard 1.0',
                          api._adapter.calls[-1][2]['OpenStack-API-Version'])
+
+
+class _Manager:
+    """Stands in for osc-lib's ClientManager."""
+
+    def __init__(self, auth='none', **config):
+        self.auth_plugin_name = auth
+        self._config = config
+        self.region_name = self.interface = None
+        self.session = object()
+
+    def get_configuration(self):
+        return self._config
+
+    def get_endpoint_for_service_type(self, *args, **kwargs):
+        return 'http://127.0.0.1:1/'
+
+
+class TestNoauthHeaders(testtools.TestCase):
+
+    def headers(self, manager):
+        return client.Client.from_client_manager(
+            manager)._adapter.additional_headers
+
+    def test_system_scope_all_by_default(self):
+        headers = self.headers(_Manager(vmguard_noauth_roles='reader'))
+        self.assertEqual('all', headers['OpenStack-System-Scope'])
+        self.assertEqual('reader', headers['X-Roles'])
+
+    def test_system_scope_all_when_asked(self):
+        headers = self.headers(_Manager(vmguard_noauth_system_scope='all'))
+        self.assertEqual('all', headers['OpenStack-System-Scope'])
+
+    def test_no_scope_when_none(self):
+        headers = self.headers(_Manager(vmguard_noauth_system_scope='none'))
+        self.assertNotIn('OpenStack-System-Scope', headers)
+        self.assertEqual('admin', headers['X-Roles'])
+
+    def test_no_identity_headers_with_a_real_token(self):
+        headers = self.headers(_Manager(auth='password',
+                                        vmguard_noauth_system_scope='all'))
+        self.assertEqual({}, headers)
