@@ -33,10 +33,15 @@ from vmguard.compute import nova
 from vmguard.db import api as db_api
 from vmguard.engine import recovery
 from vmguard.tests.functional import base
+from vmguard.tests.functional.faults import table
 from vmguard.tests.functional.nova import fixtures as nova_fixtures
 
 LOG = logging.getLogger(__name__)
 VERSION = '2.95'
+#: Nova instance actions that move or restart a server (what a recovery
+#: sends); counted in the fault table rows.
+NOVA_RECOVERY = ('evacuate', 'reboot', 'migrate', 'live-migration',
+                 'rebuild')
 
 
 class NovaRecoveryTestCase(base.FunctionalTestCase):
@@ -201,3 +206,29 @@ class NovaRecoveryTestCase(base.FunctionalTestCase):
             for entry in out:
                 f.write(json.dumps(entry) + '\n')
         return out
+
+    def _fault_row(self, scenario, decision, expected, servers, dead=()):
+        """Record the scenario's fault-table row and assert it.
+
+        Keys made: the recovery's status, each recorded action
+        ``(server, action, status)`` of *servers* and hosts, and each
+        recovery action Nova logged for *servers*. Healthy nodes fenced:
+        Nova computes forced down other than the *dead* ones (must be 0).
+        """
+        rec = self._recovery(decision)
+        made = [('recovery', rec.status)]
+        # Rows of servers other tests left on the node are not counted.
+        made += [(r.server, r.action, r.status) for r in self._rows(decision)
+                 if r.server in servers or r.server in self.hosts]
+        for server_id in servers:
+            made += [(server_id, 'nova ' + a) for a in self._actions(server_id)
+                     if a in NOVA_RECOVERY]
+        fenced = [h for h in self.hosts
+                  if h not in dead and self._service(h).forced_down]
+        row = table.record(
+            'issue 12: %s (Nova)' % scenario, expected, made,
+            '%s %s: %s; healthy nodes fenced %d' % (
+                decision.rule, decision.action, rec.status, len(fenced)))
+        self.assertEqual((0, 0, []), (row.lost, row.doubled, fenced),
+                         '%s: made %s' % (row, sorted(made, key=str)))
+        return row

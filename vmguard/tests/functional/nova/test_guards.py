@@ -43,6 +43,8 @@ class TestGuardsAgainstNova(nova_base.NovaRecoveryTestCase):
             d.uuid for d in db_api.decision_list(self.context)
             if d.uuid == decision.uuid])
         self._assert_nothing_sent(server_id, 'cmp-2')
+        self._fault_row('maintenance, crashed VM', decision,
+                        [('recovery', 'skipped')], [server_id])
 
     def test_server_with_protect_false_in_metadata(self):
         server_id = self._server('cmp-3',
@@ -51,6 +53,8 @@ class TestGuardsAgainstNova(nova_base.NovaRecoveryTestCase):
         self.assertEqual('skipped', self.executor.execute(decision))
         self.assertEqual('not protected', self._recovery(decision).error)
         self._assert_nothing_sent(server_id, 'cmp-3')
+        self._fault_row('vmguard:protect=false, crashed VM', decision,
+                        [('recovery', 'skipped')], [server_id])
 
     def test_r10_storm_escalation_sends_nothing(self):
         server_id = self._server('cmp-2')

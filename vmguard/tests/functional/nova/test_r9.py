@@ -115,6 +115,17 @@ class TestR9AgainstNova(nova_base.NovaRecoveryTestCase):
             self.assertEqual('evacuation', migration['migration_type'])
             self.assertNotEqual(NODE, self.driver.get_server(server_id).host)
 
+    def _fenced_row(self, scenario, decision, servers, running, target):
+        expected = [('recovery', 'succeeded')] + [
+            (NODE, step, status) for step, status in zip(
+                STEPS, ['done', 'done', 'done', 'accepted'], strict=True)]
+        for server_id in servers:
+            expected += [(server_id, 'evacuate', 'done'),
+                         (server_id, 'nova evacuate')]
+        # 2.95: the running servers are started again on the target.
+        expected += [(s, 'start:%s' % target, 'accepted') for s in running]
+        self._fault_row(scenario, decision, expected, servers, dead=(NODE,))
+
     def test_compute_alive_escalates_and_touches_nothing(self):
         # The agent went silent but nova-compute keeps reporting to Nova.
         self.flags(group='recovery', compute_down_timeout=3)
@@ -147,6 +158,9 @@ class TestR9AgainstNova(nova_base.NovaRecoveryTestCase):
                          (alert['status'], alert['node'], alert['rule'],
                           alert['decision']))
         self.assertIn('agent silent, compute alive', alert['message'])
+        self._fault_row('agent killed, nova-compute alive', decision,
+                        [('recovery', 'escalated'),
+                         (NODE, 'check_compute', 'failed')], [server_id])
 
     def test_dead_node_fenced_through_redfish_then_evacuated(self):
         running = self._server(NODE)
@@ -170,6 +184,8 @@ class TestR9AgainstNova(nova_base.NovaRecoveryTestCase):
         self._wait_server(stopped, 'SHUTOFF', 'cmp-2')
         self.assertEqual(0, self._actions(stopped).count('start'))
         self._record_timings(decision)
+        self._fenced_row('agent and nova-compute stopped, Redfish',
+                         decision, [running, stopped], [running], 'cmp-2')
 
     def test_dead_node_fenced_through_ipmi_then_evacuated(self):
         server_id = self._server(NODE)
@@ -190,6 +206,8 @@ class TestR9AgainstNova(nova_base.NovaRecoveryTestCase):
             self._rows(decision)[1].detail)['fencer'])
         self._wait_server(server_id, 'ACTIVE', 'cmp-3')
         self._record_timings(decision)
+        self._fenced_row('agent and nova-compute stopped, IPMI', decision,
+                         [server_id], [server_id], 'cmp-3')
 
     def test_no_bmc_escalates_and_leaves_servers_alone(self):
         server_id = self._server(NODE)
@@ -210,3 +228,8 @@ class TestR9AgainstNova(nova_base.NovaRecoveryTestCase):
         self.assertFalse(self._service(NODE).forced_down)
         self._assert_untouched(server_id)
         self.assertEqual(1, len(self.alerts))
+        self._fault_row('no BMC, fence_without_bmc false', decision,
+                        [('recovery', 'escalated'),
+                         (NODE, 'check_compute', 'done'),
+                         (NODE, 'power_off', 'rejected')], [server_id],
+                        dead=(NODE,))
