@@ -27,6 +27,7 @@ payload exists.
 """
 
 import json
+import time
 
 import hypothesis
 from hypothesis import strategies as st
@@ -101,10 +102,19 @@ class TestRandomPayloadsThroughTheBroker(
                 continue
             if verdict == 'good':
                 data = dict(item, node='prop-%d-%d' % (self.batch, i))
+                # Valid under SPEC revision 2 as well: not ahead of the
+                # engine's clock, and a crash event only of a node that
+                # has reported (both are tested in test_bad_input).
+                now = int(time.time() // self.conf.engine.cycle_interval)
+                if data['cycle'] > now:
+                    data['cycle'] %= now + 1
                 kind, prim = data['type'], s.object_primitive(data)
                 if kind == 'snapshot':
                     snapshots[data['node']] = data['cycle']
                 else:
+                    first = streams.snapshot(data['node'], data['cycle'])
+                    self.cast(first)
+                    snapshots[data['node']] = data['cycle']
                     events.append(data['node'])
             else:
                 prim, kind, words = item
