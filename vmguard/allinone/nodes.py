@@ -150,6 +150,8 @@ class SimNode:
         redfish.copy_mockup(self.mockup)
         for top, _dirs, files in os.walk(self.mockup):
             for name in files:
+                if not name.endswith('.json'):
+                    continue
                 path = os.path.join(top, name)
                 with open(path) as f:
                     text = f.read()

@@ -46,8 +46,13 @@ def free_port():
 
 
 def copy_mockup(dest):
-    """Copy :data:`MOCKUP` to ``dest`` (which must not exist)."""
-    shutil.copytree(MOCKUP, dest)
+    """Copy :data:`MOCKUP` to ``dest`` (which must not exist).
+
+    Only the Redfish documents: the package markers of the installed
+    mockup (``__init__.py``, byte code) are not BMC resources.
+    """
+    shutil.copytree(MOCKUP, dest, ignore=shutil.ignore_patterns(
+        '__init__.py', '__pycache__', '*.pyc'))
 
 
 def resource_path(mockup, resource):
