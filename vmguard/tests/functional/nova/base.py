@@ -44,7 +44,62 @@ NOVA_RECOVERY = ('evacuate', 'reboot', 'migrate', 'live-migration',
                  'rebuild')
 
 
-class NovaRecoveryTestCase(base.FunctionalTestCase):
+class NovaApiMixin(object):
+    """Servers of the test Nova, through ``self.compute`` (an openstacksdk
+    compute proxy) and ``self.driver`` (vmguard's Nova driver)."""
+
+    #: Seconds a server may take to reach a state.
+    WAIT_TIMEOUT = 60
+    #: Names of the servers a test creates.
+    SERVER_PREFIX = 'vmguard-ft'
+
+    def _nova(self, method, url, body=None, ok=(200, 202, 204)):
+        resp = self.compute.request(url, method, json=body,
+                                    microversion=VERSION, raise_exc=False)
+        if resp.status_code not in ok:
+            self.fail('%s %s -> %s %s' % (method, url, resp.status_code,
+                                          resp.text[:500]))
+        return resp.json() if resp.content else None
+
+    def _wait_server(self, server_id, status, host=None, timeout=None):
+        timeout = timeout or self.WAIT_TIMEOUT
+        deadline = time.monotonic() + timeout
+        while True:
+            server = self.driver.get_server(server_id)
+            if (server.status == status and server.task_state is None
+                    and (host is None or server.host == host)):
+                return server
+            if time.monotonic() > deadline:
+                self.fail('server %s is %s on %s (task %s), expected %s%s'
+                          % (server_id, server.status, server.host,
+                             server.task_state, status,
+                             ' on %s' % host if host else ''))
+            time.sleep(0.2)
+
+    def _server(self, host, stopped=False, metadata=None, flavor=None):
+        server = {
+            'name': '%s-%s' % (self.SERVER_PREFIX,
+                               self.id().rsplit('.', 1)[-1]),
+            'imageRef': self.env['image'],
+            'flavorRef': flavor or self.env['flavor'],
+            'networks': 'none', 'availability_zone': 'nova:%s' % host}
+        if metadata:
+            server['metadata'] = metadata
+        body = self._nova('POST', '/servers', {'server': server})
+        server_id = body['server']['id']
+        self.addCleanup(self._delete_server, server_id)
+        self._wait_server(server_id, 'ACTIVE', host)
+        if stopped:
+            self._nova('POST', '/servers/%s/action' % server_id,
+                       {'os-stop': None})
+            self._wait_server(server_id, 'SHUTOFF', host)
+        return server_id
+
+    def _delete_server(self, server_id):
+        self._nova('DELETE', '/servers/%s' % server_id, ok=(204, 404))
+
+
+class NovaRecoveryTestCase(NovaApiMixin, base.FunctionalTestCase):
 
     def setUp(self):
         super().setUp()
@@ -75,49 +130,6 @@ class NovaRecoveryTestCase(base.FunctionalTestCase):
         self._n = 0
 
     # --- Nova helpers -------------------------------------------------------
-
-    def _nova(self, method, url, body=None, ok=(200, 202, 204)):
-        resp = self.compute.request(url, method, json=body,
-                                    microversion=VERSION, raise_exc=False)
-        if resp.status_code not in ok:
-            self.fail('%s %s -> %s %s' % (method, url, resp.status_code,
-                                          resp.text[:500]))
-        return resp.json() if resp.content else None
-
-    def _wait_server(self, server_id, status, host=None, timeout=60):
-        deadline = time.monotonic() + timeout
-        while True:
-            server = self.driver.get_server(server_id)
-            if (server.status == status and server.task_state is None
-                    and (host is None or server.host == host)):
-                return server
-            if time.monotonic() > deadline:
-                self.fail('server %s is %s on %s (task %s), expected %s%s'
-                          % (server_id, server.status, server.host,
-                             server.task_state, status,
-                             ' on %s' % host if host else ''))
-            time.sleep(0.2)
-
-    def _server(self, host, stopped=False, metadata=None, flavor=None):
-        server = {
-            'name': 'vmguard-ft-%s' % self.id().rsplit('.', 1)[-1],
-            'imageRef': self.env['image'],
-            'flavorRef': flavor or self.env['flavor'],
-            'networks': 'none', 'availability_zone': 'nova:%s' % host}
-        if metadata:
-            server['metadata'] = metadata
-        body = self._nova('POST', '/servers', {'server': server})
-        server_id = body['server']['id']
-        self.addCleanup(self._delete_server, server_id)
-        self._wait_server(server_id, 'ACTIVE', host)
-        if stopped:
-            self._nova('POST', '/servers/%s/action' % server_id,
-                       {'os-stop': None})
-            self._wait_server(server_id, 'SHUTOFF', host)
-        return server_id
-
-    def _delete_server(self, server_id):
-        self._nova('DELETE', '/servers/%s' % server_id, ok=(204, 404))
 
     def _actions(self, server_id):
         return [a.action for a in

@@ -35,10 +35,11 @@ from vmguard.engine import service
 from vmguard import objects
 from vmguard.objects import snapshot as snapshot_obj
 from vmguard.tests.functional import base
+from vmguard.tests.functional.nova import base as nova_base
 from vmguard.tests.functional.nova import fixtures as nova_fixtures
 from vmguard.tests.unit.engine import streams
 
-VERSION = '2.95'
+VERSION = nova_base.VERSION
 
 
 def wait_for(predicate, timeout=60.0, interval=0.2, what='condition'):
@@ -52,7 +53,11 @@ def wait_for(predicate, timeout=60.0, interval=0.2, what='condition'):
                          % (timeout, what))
 
 
-class NovaNotificationsTestCase(base.FunctionalTestCase):
+class NovaNotificationsTestCase(nova_base.NovaApiMixin,
+                                base.FunctionalTestCase):
+
+    WAIT_TIMEOUT = 90
+    SERVER_PREFIX = 'vmguard-nn'
 
     def setUp(self):
         super().setUp()
@@ -114,38 +119,6 @@ class NovaNotificationsTestCase(base.FunctionalTestCase):
         self.cycle = int(time.time() // self.conf.engine.cycle_interval)
 
     # --- Nova ---------------------------------------------------------------
-
-    def _nova(self, method, url, body=None, ok=(200, 202, 204)):
-        resp = self.compute.request(url, method, json=body,
-                                    microversion=VERSION, raise_exc=False)
-        if resp.status_code not in ok:
-            self.fail('%s %s -> %s %s' % (method, url, resp.status_code,
-                                          resp.text[:500]))
-        return resp.json() if resp.content else None
-
-    def _wait_server(self, server_id, status, host=None, timeout=90):
-        deadline = time.monotonic() + timeout
-        while True:
-            server = self.driver.get_server(server_id)
-            if (server.status == status and server.task_state is None
-                    and (host is None or server.host == host)):
-                return server
-            if time.monotonic() > deadline:
-                self.fail('server %s is %s on %s (task %s), expected %s'
-                          % (server_id, server.status, server.host,
-                             server.task_state, status))
-            time.sleep(0.2)
-
-    def _server(self, host):
-        body = self._nova('POST', '/servers', {'server': {
-            'name': 'vmguard-nn-%s' % self.id().rsplit('.', 1)[-1],
-            'imageRef': self.env['image'], 'flavorRef': self.env['flavor'],
-            'networks': 'none', 'availability_zone': 'nova:%s' % host}})
-        server_id = body['server']['id']
-        self.addCleanup(self._nova, 'DELETE', '/servers/%s' % server_id,
-                        None, (204, 404))
-        self._wait_server(server_id, 'ACTIVE', host)
-        return server_id
 
     def _action(self, server_id, body):
         self._nova('POST', '/servers/%s/action' % server_id, body)
