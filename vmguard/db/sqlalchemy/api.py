@@ -217,6 +217,25 @@ def decision_list(context, node=None, rule=None, action=None, since=None,
     return list(context.session.execute(query).scalars())
 
 
+# Rules whose decisions open an incident R10's storm guard counts.
+STORM_RULES = ('R4', 'R5', 'R6', 'R8', 'R9', 'R10')
+
+
+@retry_read
+@_CONTEXT.reader
+def decision_storm_openings(context, since):
+    """``(cycle, node)`` of the incidents opened (stored) since ``since``.
+
+    By any engine: R10's storm guard is the cloud's when engines share
+    the nodes. One pair per node and cycle.
+    """
+    query = (sa.select(models.Decision.cycle, models.Decision.node)
+             .where(models.Decision.created_at >= since,
+                    models.Decision.rule.in_(STORM_RULES))
+             .distinct())
+    return [(r[0], r[1]) for r in context.session.execute(query)]
+
+
 @retry_read
 @_CONTEXT.reader
 def recovery_get_by_decision(context, decision_id):
@@ -910,6 +929,7 @@ def engine_node_load(context, node_id):
     }
 
 
+@retry_read
 @_CONTEXT.reader
 def engine_node_summaries(context):
     """Every node as a dict: what target selection and ownership need.
