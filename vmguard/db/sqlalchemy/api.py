@@ -53,11 +53,14 @@ retry_on_deadlock = oslo_db_api.wrap_db_retry(
     max_retries=5, retry_on_deadlock=True)
 retry_idempotent = oslo_db_api.wrap_db_retry(
     max_retries=5, retry_on_deadlock=True, retry_on_disconnect=True)
-# Reads of the recovery path (a recovery must not be abandoned because
-# HAProxy failed over between two of its steps). Only on functions never
-# called inside another transaction.
+# Reads of the recovery path and of the engine's periodic task (a
+# recovery must not be abandoned because HAProxy failed over between two
+# of its steps). Also on DBDeadlock: with ``wsrep_sync_wait`` a read that
+# waits too long for its node to catch up fails with "lock wait timeout"
+# (1205), which oslo.db reports as a deadlock; a read repeated changes
+# nothing. Only on functions never called inside another transaction.
 retry_read = oslo_db_api.wrap_db_retry(
-    max_retries=5, retry_on_disconnect=True)
+    max_retries=5, retry_on_disconnect=True, retry_on_deadlock=True)
 
 
 def prepare_engine(engine):
