@@ -371,8 +371,8 @@ def run_engines(conf, args, total, tmp, count):
                   if v]
         rss = [_rss_mb(p.pid) for p in procs]
         with engine.connect() as c:
-            decisions = c.execute(sa.text(
-                'SELECT COUNT(*) FROM decisions')).scalar()
+            decisions = dict(c.execute(sa.text(
+                'SELECT rule, COUNT(*) FROM decisions GROUP BY rule')).all())
     finally:
         for proc in procs:
             proc.stop()
@@ -413,6 +413,15 @@ def main(argv=None):
     return 0
 
 
+def _by_rule(counts):
+    """``12 (R9: 12)``: the decisions stored, by rule."""
+    total = sum(counts.values())
+    if not total:
+        return '0'
+    return '%d (%s)' % (total, ', '.join(
+        '%s: %d' % item for item in sorted(counts.items())))
+
+
 def _run(conf, args, tmp):
     total = args.nodes * args.cycles
     print('ingest: %d nodes x %d cycles = %d snapshots (%d VMs, %d '
@@ -425,16 +434,17 @@ def _run(conf, args, tmp):
     one, _pub, rss, decisions = run_engines(conf, args, total, tmp, 1)
     print('(b) vmguard-engine + MariaDB:     %8.0f snapshots/s  '
           'ratio b/a = %.2f (target >= 0.5)' % (one, one / noop))
-    print('    engine RSS after %d nodes: %.0f MiB; decisions: %d'
-          % (args.nodes, rss[0], decisions))
+    print('    engine RSS after %d nodes: %.0f MiB; decisions: %s'
+          % (args.nodes, rss[0], _by_rule(decisions)))
     if not args.no_two:
         two, _pub, rss2, decisions2 = run_engines(conf, args, total,
                                                   tmp, 2)
         print('(c) two engines (tooz/Redis):     %8.0f snapshots/s  '
               'x%.2f of one engine, ratio c/a = %.2f'
               % (two, two / one, two / noop))
-        print('    RSS per engine: %s MiB; decisions: %d'
-              % (', '.join('%.0f' % r for r in rss2), decisions2))
+        print('    RSS per engine: %s MiB; decisions: %s'
+              % (', '.join('%.0f' % r for r in rss2),
+                 _by_rule(decisions2)))
 
 
 if __name__ == '__main__':
