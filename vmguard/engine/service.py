@@ -249,7 +249,13 @@ class Engine:
         t = self.pipeline.t
         since = timeutils.utcnow() - datetime.timedelta(
             seconds=2 * (t.storm_window + 1) * t.cycle_interval)
-        openings = db_api.decision_storm_openings(self.context, since)
+        try:
+            openings = db_api.decision_storm_openings(self.context, since)
+        except db_exc.DBError as exc:
+            # The last view stays; ownership is not held up by this.
+            LOG.warning('Could not read the incidents of the other '
+                        'engines (storm guard): %s', exc)
+            return
         with self._lock:
             self.pipeline.set_peers(len(summaries), openings)
 

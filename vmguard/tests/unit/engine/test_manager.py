@@ -14,6 +14,9 @@
 
 import collections
 import time
+from unittest import mock
+
+from oslo_db import exception as db_exc
 
 from vmguard.common import exception
 from vmguard.db import api as db_api
@@ -393,6 +396,16 @@ class TestStormGuardAcrossEngines(EngineTestCase):
         self.assertEqual([('n09', 'R10', 'escalate')],
                          [(r.node, r.rule, r.action)
                           for r in self.decisions() if r.rule == 'R10'])
+
+
+    def test_database_error_keeps_the_last_view(self):
+        self.cycle(1)
+        peers = self.a.pipeline.peers
+        self.assertEqual(20, peers.reporting)
+        with mock.patch.object(db_api, 'decision_storm_openings',
+                               side_effect=db_exc.DBConnectionError()):
+            self.a.rebalance()
+        self.assertIs(peers, self.a.pipeline.peers)
 
 
 class TestPoison(EngineTestCase):
