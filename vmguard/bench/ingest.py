@@ -36,9 +36,12 @@ VMGUARD_TEST_REDIS_URL and VMGUARD_BENCH_QUORUM_QUEUES=1.
 
 import argparse
 import os
+import queue
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 
@@ -46,6 +49,8 @@ from vmguard.bench import common
 
 REDIS_URL = os.environ.get('VMGUARD_TEST_REDIS_URL',
                            'redis://127.0.0.1:6379')
+# Seconds for the first snapshot to reach an engine.
+FIRST_TIMEOUT = 300
 
 
 # --- the stream ---------------------------------------------------------
@@ -197,23 +202,89 @@ def serve(mode, config_file, expect):
 
 # --- driver ----------------------------------------------------------------
 
+class BenchError(RuntimeError):
+    """A consumer did not do what the benchmark waits for in time."""
+
+
+class _Consumer:
+    """A consumer process and the lines it prints, read by a thread.
+
+    Every wait on it is bounded: ``proc.stdout.readline()`` alone blocks
+    until the process prints or exits, whatever the deadline (that is how
+    the two-engine run could hang: an engine that never receives a
+    snapshot never prints ``FIRST``).
+    """
+
+    def __init__(self, mode, config_file, expect):
+        self.config_file = config_file
+        self.proc = subprocess.Popen(
+            [sys.executable, '-m', 'vmguard.bench.ingest', '--serve', mode,
+             '--config-file', config_file, '--expect', str(expect)],
+            stdout=subprocess.PIPE, text=True)
+        self.pid = self.proc.pid
+        self.lines = queue.Queue()
+        self.seen = {}
+        reader = threading.Thread(target=self._read, daemon=True)
+        reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _take(self, timeout):
+        line = self.lines.get(timeout=timeout)
+        if line is None:
+            self.lines.put(None)    # EOF stays visible
+            return None
+        word, _sep, rest = line.strip().partition(' ')
+        self.seen.setdefault(word, rest)
+        return word
+
+    def poll_line(self, prefix):
+        """The value of line ``prefix`` if printed by now, else None."""
+        while prefix not in self.seen:
+            try:
+                if self._take(0) is None:
+                    break
+            except queue.Empty:
+                break
+        return self.seen.get(prefix)
+
+    def wait_line(self, prefix, timeout=120):
+        deadline = time.monotonic() + timeout
+        while prefix not in self.seen:
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0:
+                    raise queue.Empty
+                if self._take(left) is None:
+                    # Its output ended: it exits (or closed stdout).
+                    try:
+                        self.proc.wait(5)
+                    except subprocess.TimeoutExpired:
+                        pass
+                    raise queue.Empty
+            except queue.Empty:
+                rc = self.proc.poll()
+                raise BenchError(
+                    'consumer %s %s before printing %s (its log: %s.log)'
+                    % (self.config_file,
+                       'exited with rc %s' % rc if rc is not None
+                       else 'printed nothing for %ss' % timeout,
+                       prefix, self.config_file))
+        return self.seen[prefix]
+
+    def stop(self):
+        common.stop_process(self.proc)
+
+
 def _spawn(mode, config_file, expect):
-    return subprocess.Popen(
-        [sys.executable, '-m', 'vmguard.bench.ingest', '--serve', mode,
-         '--config-file', config_file, '--expect', str(expect)],
-        stdout=subprocess.PIPE, text=True)
+    return _Consumer(mode, config_file, expect)
 
 
-def _wait_line(proc, prefix, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError('consumer exited (rc %s) before %s'
-                               % (proc.poll(), prefix))
-        if line.startswith(prefix):
-            return line.split()[1] if ' ' in line.strip() else ''
-    raise RuntimeError('timed out waiting for %s' % prefix)
+def _wait_line(consumer, prefix, timeout=120):
+    return consumer.wait_line(prefix, timeout)
 
 
 def _rss_mb(pid):
@@ -229,7 +300,7 @@ def _prime(procs_args):
     for mode, path in procs_args:
         proc = _spawn(mode, path, 1)
         _wait_line(proc, 'READY')
-        common.stop_process(proc)
+        proc.stop()
 
 
 def run_noop(conf, args, total, tmp):
@@ -244,7 +315,7 @@ def run_noop(conf, args, total, tmp):
         first = float(_wait_line(proc, 'FIRST', 600))
         last = float(_wait_line(proc, 'LAST', 600))
     finally:
-        common.stop_process(proc)
+        proc.stop()
     return total / max(last - first, 1e-6), pub
 
 
@@ -267,23 +338,44 @@ def run_engines(conf, args, total, tmp, count):
         procs = [_spawn('engine', p, total) for p in paths]
         for proc in procs:
             _wait_line(proc, 'READY')
-        firsts = [float(_wait_line(proc, 'FIRST', 600)) for proc in procs]
+        # The first engine to receive a snapshot starts the clock. With
+        # two, one may drain the queued stream (its prefetch) before the
+        # other subscribes and receive only what is forwarded to it, or
+        # nothing: never wait for every engine's FIRST.
+        deadline = time.monotonic() + FIRST_TIMEOUT
+        while not any(p.poll_line('FIRST') for p in procs):
+            dead = [p for p in procs if p.proc.poll() is not None]
+            if dead or time.monotonic() > deadline:
+                raise BenchError(
+                    'no engine received a snapshot within %ss%s (logs: %s)'
+                    % (FIRST_TIMEOUT, '; one exited' if dead else '',
+                       ', '.join(p.config_file + '.log' for p in procs)))
+            time.sleep(0.05)
         query = sa.text('SELECT COUNT(*) FROM nodes WHERE last_cycle = :c')
-        deadline = time.monotonic() + 1800
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + args.timeout
+        done = 0
+        while done < args.nodes:
+            if time.monotonic() > deadline:
+                raise BenchError(
+                    'timed out after %ss: %d of %d nodes stored up to '
+                    'cycle %d (engines: %s; logs: %s)'
+                    % (args.timeout, done, args.nodes, args.cycles,
+                       ', '.join('rc %s' % p.proc.poll() for p in procs),
+                       ', '.join(p.config_file + '.log' for p in procs)))
             with engine.connect() as c:
                 done = c.execute(query, {'c': args.cycles}).scalar()
-            if done >= args.nodes:
-                break
-            time.sleep(0.02)
+            if done < args.nodes:
+                time.sleep(0.02)
         last = time.time()
+        firsts = [float(v) for v in (p.poll_line('FIRST') for p in procs)
+                  if v]
         rss = [_rss_mb(p.pid) for p in procs]
         with engine.connect() as c:
-            decisions = c.execute(sa.text(
-                'SELECT COUNT(*) FROM decisions')).scalar()
+            decisions = dict(c.execute(sa.text(
+                'SELECT rule, COUNT(*) FROM decisions GROUP BY rule')).all())
     finally:
         for proc in procs:
-            common.stop_process(proc)
+            proc.stop()
         common.drop_database(admin, engine, name)
     return total / max(last - min(firsts), 1e-6), pub, rss, decisions
 
@@ -296,6 +388,9 @@ def main(argv=None):
     parser.add_argument('--cycles', type=int, default=3)
     parser.add_argument('--no-two', action='store_true',
                         help='skip the two-engine run')
+    parser.add_argument('--timeout', type=int, default=900,
+                        help='seconds to wait for the engines to store '
+                             'every node (then a clear error)')
     parser.add_argument('--serve', choices=('noop', 'engine'),
                         help=argparse.SUPPRESS)
     parser.add_argument('--config-file', help=argparse.SUPPRESS)
@@ -307,29 +402,49 @@ def main(argv=None):
     from vmguard import conf as vmg_conf
     conf = vmg_conf.CONF
     conf([], project='vmguard', default_config_files=[])
+    tmp = tempfile.mkdtemp(prefix='vmguard-bench-ingest-')
+    try:
+        _run(conf, args, tmp)
+    except BenchError as exc:
+        # The consumers' logs stay for the operator.
+        print('ingest benchmark failed: %s' % exc, file=sys.stderr)
+        return 1
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def _by_rule(counts):
+    """``12 (R9: 12)``: the decisions stored, by rule."""
+    total = sum(counts.values())
+    if not total:
+        return '0'
+    return '%d (%s)' % (total, ', '.join(
+        '%s: %d' % item for item in sorted(counts.items())))
+
+
+def _run(conf, args, tmp):
     total = args.nodes * args.cycles
     print('ingest: %d nodes x %d cycles = %d snapshots (%d VMs, %d '
           'hardware items each) over RabbitMQ'
           % (args.nodes, args.cycles, total, args.vms, args.items))
-    with tempfile.TemporaryDirectory() as tmp:
-        noop, pub = run_noop(conf, args, total, tmp)
-        print('  publish (pre-serialised casts): %8.0f snapshots/s'
-              % (total / pub))
-        print('(a) no-op oslo.messaging server:  %8.0f snapshots/s' % noop)
-        one, _pub, rss, decisions = run_engines(conf, args, total, tmp, 1)
-        print('(b) vmguard-engine + MariaDB:     %8.0f snapshots/s  '
-              'ratio b/a = %.2f (target >= 0.5)' % (one, one / noop))
-        print('    engine RSS after %d nodes: %.0f MiB; decisions: %d'
-              % (args.nodes, rss[0], decisions))
-        if not args.no_two:
-            two, _pub, rss2, decisions2 = run_engines(conf, args, total,
-                                                      tmp, 2)
-            print('(c) two engines (tooz/Redis):     %8.0f snapshots/s  '
-                  'x%.2f of one engine, ratio c/a = %.2f'
-                  % (two, two / one, two / noop))
-            print('    RSS per engine: %s MiB; decisions: %d'
-                  % (', '.join('%.0f' % r for r in rss2), decisions2))
-    return 0
+    noop, pub = run_noop(conf, args, total, tmp)
+    print('  publish (pre-serialised casts): %8.0f snapshots/s'
+          % (total / pub))
+    print('(a) no-op oslo.messaging server:  %8.0f snapshots/s' % noop)
+    one, _pub, rss, decisions = run_engines(conf, args, total, tmp, 1)
+    print('(b) vmguard-engine + MariaDB:     %8.0f snapshots/s  '
+          'ratio b/a = %.2f (target >= 0.5)' % (one, one / noop))
+    print('    engine RSS after %d nodes: %.0f MiB; decisions: %s'
+          % (args.nodes, rss[0], _by_rule(decisions)))
+    if not args.no_two:
+        two, _pub, rss2, decisions2 = run_engines(conf, args, total,
+                                                  tmp, 2)
+        print('(c) two engines (tooz/Redis):     %8.0f snapshots/s  '
+              'x%.2f of one engine, ratio c/a = %.2f'
+              % (two, two / one, two / noop))
+        print('    RSS per engine: %s MiB; decisions: %s'
+              % (', '.join('%.0f' % r for r in rss2),
+                 _by_rule(decisions2)))
 
 
 if __name__ == '__main__':

@@ -46,6 +46,7 @@ cycle, ignored) or late arrivals: a late snapshot still pairs the crash
 events of its own cycle, but rules never run backwards.
 """
 
+import collections
 import math
 
 from oslo_log import log as logging
@@ -139,6 +140,9 @@ def load_judges(names, context):
 load_selector = targets.load_selector
 
 
+Peers = collections.namedtuple('Peers', 'reporting openings')
+
+
 class Pipeline:
 
     def __init__(self, thresholds=None, judges=None, selector=None,
@@ -160,6 +164,9 @@ class Pipeline:
         self.clock = clock or clock_mod.TraceClock(self.t)
         self._clock_mark = None
         self.nodes = {}
+        # The other engines' share (see set_peers); None: this pipeline
+        # judges every node.
+        self.peers = None
         self.pending = {}     # (node, cycle) -> {uuid: (event, arrival)}
         # Reboot budget per VM on any node (R1/R2): uuid -> [cycles].
         self.reboots = {}
@@ -230,6 +237,16 @@ class Pipeline:
     def adopt_node(self, node, now=None):
         """A node this service takes over without a stored state."""
         self.clock.adopt(node, None, now)
+
+    def set_peers(self, reporting, openings):
+        """Engines sharing the nodes: the cloud's view for R10.
+
+        :param reporting: number of nodes of the whole cloud.
+        :param openings: ``(cycle, node)`` of the incident openings (R4,
+            R5, R6, R8, R9 and R10's escalations) stored recently by any
+            engine.
+        """
+        self.peers = Peers(reporting, tuple(openings))
 
     def forget_node(self, node):
         self.nodes.pop(node, None)

@@ -20,6 +20,7 @@ the server named ``[DEFAULT] host``), Nova's notifications, and a
 periodic thread (pipeline tick, ownership, other engines' nodes, purge).
 """
 
+import datetime
 import queue
 import threading
 import time
@@ -29,6 +30,7 @@ from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_messaging.rpc import server as rpc_server
+from oslo_utils import timeutils
 
 from vmguard.common import context as vmg_context
 from vmguard.common import exception
@@ -223,6 +225,7 @@ class Engine:
         """Adopt the stored nodes this engine owns now; drop the others."""
         if summaries is None:
             summaries = db_api.engine_node_summaries(self.context)
+        self.sync_peers(summaries)
         names = {s['name'] for s in summaries}
         with self._lock:
             for name in sorted(names | set(self.pipeline.nodes)):
@@ -237,6 +240,24 @@ class Engine:
                     self.pipeline.forget_node(name)
                     self.persister.forget(name)
             self.directory.refresh(summaries)
+
+    def sync_peers(self, summaries):
+        """Engines sharing the nodes: R10 counts the whole cloud (every
+        stored node, the incidents any engine opened recently)."""
+        if not self.coordinator.enabled:
+            return
+        t = self.pipeline.t
+        since = timeutils.utcnow() - datetime.timedelta(
+            seconds=2 * (t.storm_window + 1) * t.cycle_interval)
+        try:
+            openings = db_api.decision_storm_openings(self.context, since)
+        except db_exc.DBError as exc:
+            # The last view stays; ownership is not held up by this.
+            LOG.warning('Could not read the incidents of the other '
+                        'engines (storm guard): %s', exc)
+            return
+        with self._lock:
+            self.pipeline.set_peers(len(summaries), openings)
 
     # -- records --------------------------------------------------------------
 

@@ -53,11 +53,14 @@ retry_on_deadlock = oslo_db_api.wrap_db_retry(
     max_retries=5, retry_on_deadlock=True)
 retry_idempotent = oslo_db_api.wrap_db_retry(
     max_retries=5, retry_on_deadlock=True, retry_on_disconnect=True)
-# Reads of the recovery path (a recovery must not be abandoned because
-# HAProxy failed over between two of its steps). Only on functions never
-# called inside another transaction.
+# Reads of the recovery path and of the engine's periodic task (a
+# recovery must not be abandoned because HAProxy failed over between two
+# of its steps). Also on DBDeadlock: with ``wsrep_sync_wait`` a read that
+# waits too long for its node to catch up fails with "lock wait timeout"
+# (1205), which oslo.db reports as a deadlock; a read repeated changes
+# nothing. Only on functions never called inside another transaction.
 retry_read = oslo_db_api.wrap_db_retry(
-    max_retries=5, retry_on_disconnect=True)
+    max_retries=5, retry_on_disconnect=True, retry_on_deadlock=True)
 
 
 def prepare_engine(engine):
@@ -218,6 +221,25 @@ def decision_list(context, node=None, rule=None, action=None, since=None,
         query = query.where(models.Decision.created_at >= since)
     query = _paginate(query, models.Decision.id, marker, limit, sort_dir)
     return list(context.session.execute(query).scalars())
+
+
+# Rules whose decisions open an incident R10's storm guard counts.
+STORM_RULES = ('R4', 'R5', 'R6', 'R8', 'R9', 'R10')
+
+
+@retry_read
+@_CONTEXT.reader
+def decision_storm_openings(context, since):
+    """``(cycle, node)`` of the incidents opened (stored) since ``since``.
+
+    By any engine: R10's storm guard is the cloud's when engines share
+    the nodes. One pair per node and cycle.
+    """
+    query = (sa.select(models.Decision.cycle, models.Decision.node)
+             .where(models.Decision.created_at >= since,
+                    models.Decision.rule.in_(STORM_RULES))
+             .distinct())
+    return [(r[0], r[1]) for r in context.session.execute(query)]
 
 
 @retry_read
@@ -913,6 +935,7 @@ def engine_node_load(context, node_id):
     }
 
 
+@retry_read
 @_CONTEXT.reader
 def engine_node_summaries(context):
     """Every node as a dict: what target selection and ownership need.

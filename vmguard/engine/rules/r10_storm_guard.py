@@ -28,6 +28,14 @@ coming and ends ``storm_window`` cycles after the last one.
 
 Decision line: ``escalate``, ``vm`` null, rule R10; the reason names the
 rule whose incident it replaces and the nodes counted.
+
+With several engines each pipeline judges a share of the nodes: the
+guard is the cloud's, not the share's. The engine gives the pipeline
+(:meth:`~vmguard.engine.pipeline.Pipeline.set_peers`) the number of
+nodes of the whole cloud and the openings the engines stored recently;
+both count here. A share is not a sample of the cloud: hashed by name,
+one engine may hold 7 of the 10 failed nodes while holding 23 of 50
+nodes, 30 % of its share against 20 % of the cloud.
 """
 
 from vmguard.engine import decision as dec
@@ -46,8 +54,12 @@ class StormGuard(base.Rule):
         self.latest = 0
 
     def limit(self):
-        # Nodes reporting: the nodes the pipeline judges.
+        # Nodes reporting: the nodes the pipeline judges, or the cloud's
+        # when engines share the nodes.
         reporting = len(self.book.p.nodes)
+        peers = self.book.p.peers
+        if peers is not None:
+            reporting = max(reporting, peers.reporting)
         return max(self.t.storm_min_nodes, self.t.storm_ratio * reporting)
 
     def guards(self, st, rule, cycle, why, evidence, out, ident):
@@ -57,6 +69,11 @@ class StormGuard(base.Rule):
         openings = [(c, n) for c, n in self.openings
                     if c > self.latest - window]
         nodes = {n for c, n in openings if abs(c - cycle) < window}
+        peers = self.book.p.peers
+        if peers is not None:
+            # Stored by any engine (this one's too: counted once a node).
+            nodes.update(n for c, n in peers.openings
+                         if abs(c - cycle) < window)
         openings.append((cycle, st.name))
         self.openings = openings
         if st.name in nodes:

@@ -152,3 +152,60 @@ class TestRepeatAfterLostCommit(base.DbTestCase):
         _row, created = db_api.recovery_action_create(
             self.context, self.recovery.id, 'vm-1', 'reboot')
         self.assertFalse(created)
+
+
+class TestReadsRetried(base.DbTestCase):
+    """Reads of the recovery path and of the engine's periodic task are
+    repeated on a lost connection (a Galera member behind HAProxy dying
+    between two steps of a recovery must not fail it)."""
+
+    def setUp(self):
+        super().setUp()
+        sleep = mock.patch.object(oslo_db_api.time, 'sleep', autospec=True)
+        self.sleep = sleep.start()
+        self.addCleanup(sleep.stop)
+        db_api.node_get_or_create(self.context, 'cmp-1')
+
+    def _lost_once(self, func, *args):
+        real = sqla_api.sa.select
+        calls = []
+
+        def select(*a, **kw):
+            calls.append(a)
+            if len(calls) == 1:
+                raise db_exc.DBConnectionError()
+            return real(*a, **kw)
+        with mock.patch.object(sqla_api.sa, 'select', side_effect=select):
+            out = func(self.context, *args)
+        self.assertGreater(len(calls), 1)
+        return out
+
+    def test_node_summaries(self):
+        # Target selection of migrate_all/evacuate reads them.
+        out = self._lost_once(db_api.engine_node_summaries)
+        self.assertEqual(['cmp-1'], [s['name'] for s in out])
+
+    def test_storm_openings(self):
+        import datetime
+        db_api.decision_create(self.context, {
+            'incident_key': 'R4:cmp-1:3:migrate_all', 'node': 'cmp-1',
+            'rule': 'R4', 'action': 'migrate_all', 'cycle': 3,
+            'engine': 'e1', 'reason': 'test'})
+        since = datetime.datetime.utcnow() - datetime.timedelta(minutes=1)
+        self.assertEqual([(3, 'cmp-1')], self._lost_once(
+            db_api.decision_storm_openings, since))
+
+    def test_recovery_reads(self):
+        decision, _ = db_api.decision_create(self.context, {
+            'incident_key': 'k-read', 'node': 'cmp-1', 'rule': 'R1',
+            'action': 'reboot', 'cycle': 1, 'engine': 'e1',
+            'reason': 'test'})
+        recovery = self._lost_once(db_api.recovery_get_by_decision,
+                                   decision.id)
+        self.assertEqual('pending', recovery.status)
+        self.assertEqual([], self._lost_once(db_api.recovery_action_list,
+                                             recovery.id))
+        self.assertEqual(1, len(self._lost_once(
+            db_api.recovery_list_unfinished)))
+        self.assertEqual('cmp-1', self._lost_once(db_api.node_get,
+                                                  'cmp-1').name)

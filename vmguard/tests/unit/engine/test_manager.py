@@ -14,6 +14,9 @@
 
 import collections
 import time
+from unittest import mock
+
+from oslo_db import exception as db_exc
 
 from vmguard.common import exception
 from vmguard.db import api as db_api
@@ -337,6 +340,72 @@ class TestTakeOver(EngineTestCase):
         self.assertEqual(streams.EXPECTED, streams.counted(rows))
         self.assertGreater(other.engine.persister.stats[
             'decisions_existing'], 0)
+
+
+class _Share:
+    """A coordinator giving this engine the nodes ``mine``."""
+
+    enabled = True
+
+    def __init__(self, host, mine):
+        self.host, self.mine = host, set(mine)
+
+    def owner(self, node):
+        return self.host if node in self.mine else 'other-engine'
+
+    def owns(self, node):
+        return node in self.mine
+
+
+class TestStormGuardAcrossEngines(EngineTestCase):
+    """R10 is the cloud's when engines share the nodes: one engine's
+    share is not a sample of the cloud (issue 20: two engines on etcd)."""
+
+    NODES = ['n%02d' % i for i in range(20)]
+
+    def setUp(self):
+        super().setUp()
+        # 20 nodes: max(3, 0.25 x 20) = 5 may open incidents in a window.
+        self.flags(group='engine', storm_min_nodes=3)
+        self.a = service.Engine(
+            self.conf, coordinator=_Share('engine-a', self.NODES[:8]))
+        self.b = service.Engine(
+            self.conf, coordinator=_Share('engine-a', self.NODES[8:]))
+
+    def cycle(self, cycle, critical=()):
+        for engine, nodes in ((self.a, self.NODES[:8]),
+                              (self.b, self.NODES[8:])):
+            for name in nodes:
+                engine.handle(records.parse_snapshot(streams.snapshot(
+                    name, cycle, health='critical' if name in critical
+                    else 'ok')))
+        for engine in (self.a, self.b):
+            engine.rebalance()
+
+    def test_share_with_most_failed_nodes_drains_them(self):
+        self.cycle(1)
+        # Four failed nodes, all engine a's (4 of its 8, 4 of the 20):
+        # under the cloud's limit, each drained.
+        self.cycle(2, critical=self.NODES[:4])
+        rows = self.decisions()
+        self.assertEqual([], [r.node for r in rows if r.rule == 'R10'])
+        self.assertEqual(4, len([r for r in rows
+                                 if r.action == 'migrate_all']))
+        # Two more, engine b's: with a's four, the sixth is one too many.
+        self.cycle(3, critical=self.NODES[:4] + self.NODES[8:10])
+        self.assertEqual([('n09', 'R10', 'escalate')],
+                         [(r.node, r.rule, r.action)
+                          for r in self.decisions() if r.rule == 'R10'])
+
+
+    def test_database_error_keeps_the_last_view(self):
+        self.cycle(1)
+        peers = self.a.pipeline.peers
+        self.assertEqual(20, peers.reporting)
+        with mock.patch.object(db_api, 'decision_storm_openings',
+                               side_effect=db_exc.DBConnectionError()):
+            self.a.rebalance()
+        self.assertIs(peers, self.a.pipeline.peers)
 
 
 class TestPoison(EngineTestCase):

@@ -52,3 +52,28 @@ class TestStormGuard(base.TestCase):
                              6, a={'health': 'critical'},
                              b={'health': 'critical'},
                              c={'health': 'critical'})])
+
+    def test_engines_sharing_the_nodes_count_the_cloud(self):
+        # This engine judges 8 of a 40-node cloud (Pipeline.set_peers):
+        # the limit is max(3, 0.25 x 40) = 10, not max(3, 0.25 x 8) = 3.
+        j = streams.Judged()
+        j.pipeline.set_peers(40, [])
+        j.cycle(1, nodes=NODES[:8])
+        out = j.cycle(2, nodes=NODES[:8], **{n: {'health': 'critical'}
+                                             for n in NODES[:5]})
+        self.assertEqual([], [d for d in out if d[2] == 'R10'])
+        self.assertEqual(5, len([d for d in out if d[3] == 'migrate_all']))
+
+    def test_other_engines_openings_count(self):
+        # Six nodes of other engines opened incidents in the window: with
+        # a limit of 10 (40 nodes), the 5th of this engine is escalated.
+        j = streams.Judged()
+        others = [(2, 'x%d' % i) for i in range(6)] + [(9, 'late')]
+        j.pipeline.set_peers(40, others)
+        j.cycle(1, nodes=NODES[:8])
+        out = j.cycle(2, nodes=NODES[:8], **{n: {'health': 'critical'}
+                                             for n in NODES[:5]})
+        self.assertEqual([('n04', 'R10', 'escalate')],
+                         [(d[0], d[2], d[3]) for d in out
+                          if d[2] == 'R10'])
+        self.assertEqual(4, len([d for d in out if d[3] == 'migrate_all']))
