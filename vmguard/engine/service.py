@@ -41,6 +41,7 @@ from vmguard.engine import notifications
 from vmguard.engine import persistence
 from vmguard.engine import pipeline as pipeline_mod
 from vmguard.engine import rpcapi
+from vmguard.engine import segments
 from vmguard.engine import targets
 from vmguard.objects import records
 from vmguard.objects import snapshot as snapshot_obj
@@ -223,6 +224,14 @@ class Engine:
         """Adopt the stored nodes this engine owns now; drop the others."""
         if summaries is None:
             summaries = db_api.engine_node_summaries(self.context)
+        try:
+            segment_map = segments.SegmentMap(
+                db_api.segment_map(self.context))
+        except db_exc.DBError:
+            LOG.warning('Failover segments could not be read; the targets '
+                        'of new decisions follow the previous map',
+                        exc_info=True)
+            segment_map = None
         names = {s['name'] for s in summaries}
         with self._lock:
             for name in sorted(names | set(self.pipeline.nodes)):
@@ -237,6 +246,8 @@ class Engine:
                     self.pipeline.forget_node(name)
                     self.persister.forget(name)
             self.directory.refresh(summaries)
+            if segment_map is not None:
+                self.pipeline.set_segments(segment_map)
 
     # -- records --------------------------------------------------------------
 
