@@ -114,7 +114,7 @@ class Client:
         resp = self._adapter.request(path, method, **kwargs)
         if resp.status_code >= 400:
             raise exceptions.CommandError(self._error_message(resp))
-        if resp.status_code == 204 or not resp.content:
+        if resp.status_code == 204:
             return None
         return resp.json()
 

@@ -12,6 +12,8 @@
 
 """Target selection inside failover segments (engine/segments.py)."""
 
+from vmguard.common import exception
+from vmguard.db import api as db_api
 from vmguard.engine import segments
 from vmguard.engine import targets
 from vmguard.tests import base
@@ -84,7 +86,6 @@ class TestSegmentSelector(base.TestCase):
 class TestRecoveryTargets(base.DbTestCase):
 
     def test_decision_target_leads_only_inside_the_first_tier(self):
-        from vmguard.db import api as db_api
         for name, ram in (('cmp-1', 1000), ('cmp-2', 4000),
                           ('cmp-3', 3000)):
             db_api.node_get_or_create(self.context, name)
@@ -133,3 +134,44 @@ class TestParse(base.TestCase):
                    'hosts': [{}]}], 'a host must be')):
             self.assertRaisesRegex(segments.SegmentFileError, expected,
                                    segments.parse, data)
+
+
+class TestSegmentDb(base.DbTestCase):
+
+    def test_activation_and_reserving_again(self):
+        db_api.segment_create(self.context, {'name': 'a',
+                                             'recovery_method': 'auto'},
+                              [{'name': 'n1', 'reserved': True}])
+        self.assertTrue(db_api.segment_host_activate(self.context, 'n1',
+                                                     'first use'))
+        # Only the first use is recorded.
+        self.assertFalse(db_api.segment_host_activate(self.context, 'n1',
+                                                      'second use'))
+        [host] = db_api.segment_host_list(self.context, 'a')
+        self.assertEqual('first use', host.activated_reason)
+        db_api.segment_host_update(self.context, 'a', 'n1',
+                                   {'reserved': False})
+        db_api.segment_host_update(self.context, 'a', 'n1',
+                                   {'reserved': True})
+        [host] = db_api.segment_host_list(self.context, 'a')
+        self.assertEqual((True, None, None), (
+            host.reserved, host.activated_at, host.activated_reason))
+
+    def test_map_and_delete(self):
+        db_api.segment_create(self.context, {'name': 'b',
+                                             'recovery_method': 'auto'},
+                              [{'name': 'n2'}])
+        db_api.segment_create(self.context,
+                              {'name': 'a',
+                               'recovery_method': 'reserved_host'},
+                              [{'name': 'n1', 'reserved': True}])
+        smap = segments.SegmentMap(db_api.segment_map(self.context))
+        self.assertEqual([{'n1'}], smap.tiers('n1'))
+        self.assertEqual([{'n2'}], smap.tiers('n2'))
+        db_api.segment_delete(self.context, 'a')
+        self.assertRaises(exception.SegmentNotFound, db_api.segment_get,
+                          self.context, 'a')
+        self.assertEqual(['b'], [s['name'] for s in
+                                 db_api.segment_map(self.context)])
+        # n1 is free again.
+        db_api.segment_host_add(self.context, 'b', 'n1')
