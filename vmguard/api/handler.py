@@ -31,6 +31,7 @@ from vmguard.api.handlers import dashboard
 from vmguard.api.handlers import decisions
 from vmguard.api.handlers import nodes
 from vmguard.api.handlers import root
+from vmguard.api.handlers import segments
 from vmguard.api.handlers import settings
 from vmguard.api.handlers import vms
 from vmguard.api import util
@@ -63,6 +64,16 @@ ROUTE_DECLARATIONS = {
     '/dashboard/static/{filename}': {'GET': dashboard.static},
     '/v1/dashboard/timeline': {'GET': dashboard.timeline},
     '/v1/dashboard/nodes/{name}/cycles/{cycle}': {'GET': dashboard.cycle},
+    # Failover segments (issue 16, microversion 1.3).
+    '/v1/segments': {'GET': segments.list_segments,
+                     'POST': segments.create_segment},
+    '/v1/segments/{segment}': {'GET': segments.show_segment,
+                               'PATCH': segments.update_segment,
+                               'DELETE': segments.delete_segment},
+    '/v1/segments/{segment}/hosts': {'GET': segments.list_hosts,
+                                     'POST': segments.add_host},
+    '/v1/segments/{segment}/hosts/{node}': {
+        'PATCH': segments.update_host, 'DELETE': segments.remove_host},
 }
 
 # Routes that answer without authentication (version discovery).

@@ -24,6 +24,10 @@ History:
 * 1.1 -- the global dry-run switch ``GET/PUT /v1/dry-run``.
 * 1.2 -- the reads of the status page: ``GET /v1/dashboard/timeline`` and
   ``GET /v1/dashboard/nodes/{name}/cycles/{cycle}``.
+* 1.3 -- failover segments and their (reserved) hosts:
+  ``/v1/segments``, ``/v1/segments/{segment}``,
+  ``/v1/segments/{segment}/hosts`` and
+  ``/v1/segments/{segment}/hosts/{node}``.
 """
 
 import functools
@@ -39,6 +43,7 @@ VERSIONS = [
     '1.0',
     '1.1',
     '1.2',
+    '1.3',
 ]
 
 

@@ -63,7 +63,8 @@ class DBCommands:
 
 def _replay():
     from vmguard.engine import replay
-    return replay.main(CONF.command.trace, sys.stdout, sys.stderr)
+    return replay.main(CONF.command.trace, sys.stdout, sys.stderr,
+                       segments=CONF.command.segments)
 
 
 def add_command_parsers(subparsers):
@@ -92,6 +93,13 @@ def add_command_parsers(subparsers):
                        'Nova is needed. Exit status 3 when lines were '
                        'rejected.')
     parser.add_argument('trace', help='Trace file, "-" for stdin.')
+    parser.add_argument(
+        '--segments', metavar='FILE', default=None,
+        help='Judge with these failover segments: a JSON file, either the '
+             'body of GET /v1/segments or a list of {"name", '
+             '"recovery_method", "hosts": [{"name", "reserved"}]}. '
+             'Targets of decisions then stay inside the failed node\'s '
+             'segment.')
     parser.set_defaults(func=_replay)
 
 

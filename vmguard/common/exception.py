@@ -64,6 +64,18 @@ class Conflict(VmguardException):
     code = 409
 
 
+class SegmentNotFound(NotFound):
+    msg_fmt = 'Segment %(segment)s could not be found.'
+
+
+class SegmentHostNotFound(NotFound):
+    msg_fmt = 'Node %(node)s is not a host of segment %(segment)s.'
+
+
+class SegmentConflict(Conflict):
+    msg_fmt = 'Conflict: %(reason)s.'
+
+
 class InvalidStateTransition(Conflict):
     msg_fmt = ('Recovery %(recovery)s cannot go from %(current)s to '
                '%(target)s.')

@@ -205,6 +205,12 @@ class ComputeDriver(abc.ABC):
     def disable_service(self, host, reason, request_id):
         """Disable host's nova-compute service, with a reason."""
 
+    @abc.abstractmethod
+    def enable_service(self, host, request_id):
+        """Enable host's nova-compute service (a reserved host put to
+        use; Nova keeps no reason for an enabled service: vmguard records
+        it)."""
+
 
 def load_driver(name=None):
     """Load a compute back end by its entry point name."""

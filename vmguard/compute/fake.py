@@ -227,3 +227,12 @@ class FakeComputeDriver(base.ComputeDriver):
         svc.status = 'disabled'
         svc.disabled_reason = reason
         return request_id
+
+    def enable_service(self, host, request_id):
+        self._record('enable_service', host, request_id)
+        svc = self.services.get(host)
+        if svc is None:
+            raise base.ServiceNotFound(host=host)
+        svc.status = 'enabled'
+        svc.disabled_reason = None
+        return request_id

@@ -235,3 +235,7 @@ class NovaComputeDriver(base.ComputeDriver):
         return self._update_service(
             host, {'status': 'disabled', 'disabled_reason': reason},
             request_id)
+
+    def enable_service(self, host, request_id):
+        return self._update_service(host, {'status': 'enabled'},
+                                    request_id)

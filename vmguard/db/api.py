@@ -18,6 +18,7 @@ takes a request context first (``vmguard.common.context.RequestContext``).
 """
 
 from vmguard.db.sqlalchemy import api as _impl
+from vmguard.db.sqlalchemy import segments as _segments
 
 RECOVERY_TRANSITIONS = _impl.RECOVERY_TRANSITIONS
 RECOVERY_FINAL = _impl.RECOVERY_FINAL
@@ -27,4 +28,6 @@ def __getattr__(name):
     # Delegate every public function to the implementation.
     if name.startswith('_'):
         raise AttributeError(name)
+    if name.startswith('segment'):
+        return getattr(_segments, name)
     return getattr(_impl, name)

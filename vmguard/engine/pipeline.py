@@ -58,6 +58,7 @@ from vmguard.engine import decision as dec
 from vmguard.engine.judges import base
 from vmguard.engine.judges import vm as vm_judge
 from vmguard.engine import rules as rules_mod
+from vmguard.engine import segments as segments_mod
 from vmguard.engine import targets
 from vmguard.objects import records
 
@@ -159,7 +160,10 @@ class Pipeline:
         # Only judges that add decisions of their own are asked for them.
         self.deciders = [j for j in judges
                          if type(j).decide is not base.Judge.decide]
-        self.selector = selector or targets.MostFreeRamSelector()
+        # Targets stay inside the failed node's failover segment (an
+        # empty map until segments are set: the cloud-wide pool).
+        self.selector = segments_mod.SegmentSelector(
+            selector or targets.MostFreeRamSelector())
         self.directory = directory or targets.MemoryDirectory()
         self.clock = clock or clock_mod.TraceClock(self.t)
         self._clock_mark = None
@@ -197,6 +201,11 @@ class Pipeline:
                    directory, clock, conf.engine.rules)
 
     # -- hooks for the engine ----------------------------------------------
+
+    def set_segments(self, segments):
+        """The failover segments (a :class:`~vmguard.engine.segments.
+        SegmentMap`) the target choice of decisions follows."""
+        self.selector.segments = segments
 
     def set_vm_task_state(self, uuid, task_state):
         """A VM in a Nova task (from notifications) is never crashed."""

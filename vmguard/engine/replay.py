@@ -22,6 +22,10 @@ judgment refuses (a cycle more than ``max_cycle_skew`` cycles ahead of the
 clock -- here the median of the other nodes' latest cycles --, a crash
 event of a node that never sent a snapshot) are reported on stderr with
 their line number and skipped.
+
+``--segments FILE`` judges the trace with failover segments (see
+:mod:`vmguard.engine.segments`): the targets of the decisions stay
+inside the failed node's segment.
 """
 
 import gc
@@ -32,6 +36,7 @@ from oslo_config import cfg
 
 from vmguard.common import exception
 from vmguard.engine import pipeline as pipeline_mod
+from vmguard.engine import segments as segments_mod
 from vmguard.objects import records
 
 EXIT_OK = 0
@@ -118,11 +123,16 @@ def _replay(lines, pipeline, emit, report, limits):
     return rejected
 
 
-def run(lines, conf=None, stdout=None, stderr=None, pipeline=None):
+def run(lines, conf=None, stdout=None, stderr=None, pipeline=None,
+        segments=None):
+    """:param segments: a :class:`~vmguard.engine.segments.SegmentMap`
+    the targets of decisions follow (none: the cloud-wide pool)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     if pipeline is None:
         pipeline = pipeline_mod.Pipeline.from_config(conf or cfg.CONF)
+    if segments is not None:
+        pipeline.set_segments(segments)
 
     def emit(decision):
         stdout.write(_dumps(decision.to_dict()))
@@ -140,14 +150,22 @@ def run(lines, conf=None, stdout=None, stderr=None, pipeline=None):
     return EXIT_REJECTED if rejected else EXIT_OK
 
 
-def main(path, stdout, stderr, conf=None):
+def main(path, stdout, stderr, conf=None, segments=None):
+    """:param segments: path of a segment map file (``--segments``)."""
+    segment_map = None
+    if segments is not None:
+        try:
+            segment_map = segments_mod.load_file(segments)
+        except segments_mod.SegmentFileError as exc:
+            stderr.write('cannot use segments: %s\n' % exc)
+            return 2
     if path == '-':
         return run(getattr(sys.stdin, 'buffer', sys.stdin), conf, stdout,
-                   stderr)
+                   stderr, segments=segment_map)
     try:
         f = open(path, 'rb')
     except OSError as exc:
         stderr.write('cannot read trace %s: %s\n' % (path, exc))
         return 2
     with f:
-        return run(f, conf, stdout, stderr)
+        return run(f, conf, stdout, stderr, segments=segment_map)

@@ -43,6 +43,7 @@ from vmguard.engine import notifications
 from vmguard.engine import persistence
 from vmguard.engine import pipeline as pipeline_mod
 from vmguard.engine import rpcapi
+from vmguard.engine import segments
 from vmguard.engine import targets
 from vmguard.objects import records
 from vmguard.objects import snapshot as snapshot_obj
@@ -226,6 +227,14 @@ class Engine:
         if summaries is None:
             summaries = db_api.engine_node_summaries(self.context)
         self.sync_peers(summaries)
+        try:
+            segment_map = segments.SegmentMap(
+                db_api.segment_map(self.context))
+        except db_exc.DBError:
+            LOG.warning('Failover segments could not be read; the targets '
+                        'of new decisions follow the previous map',
+                        exc_info=True)
+            segment_map = None
         names = {s['name'] for s in summaries}
         with self._lock:
             for name in sorted(names | set(self.pipeline.nodes)):
@@ -240,6 +249,8 @@ class Engine:
                     self.pipeline.forget_node(name)
                     self.persister.forget(name)
             self.directory.refresh(summaries)
+            if segment_map is not None:
+                self.pipeline.set_segments(segment_map)
 
     def sync_peers(self, summaries):
         """Engines sharing the nodes: R10 counts the whole cloud (every

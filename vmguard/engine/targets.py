@@ -36,6 +36,7 @@ import stevedore
 
 from vmguard.common import exception
 from vmguard.db import api as db_api
+from vmguard.engine import segments as segments_mod
 
 SELECTOR_NAMESPACE = 'vmguard.target_selectors'
 
@@ -206,15 +207,21 @@ def database_directory(context, reserved=None):
 
 
 def recovery_targets(context, selector, source, vcpus, ram_mb,
-                     exclude=(), reserved=None, first=None):
+                     exclude=(), reserved=None, first=None, segments=None):
     """Eligible targets for one VM the recovery places, best first.
 
-    ``first`` (the decision's target) leads when it is still eligible.
+    ``first`` (the decision's target) leads when it is still eligible and
+    in the first tier of the source's failover segment (``segments``, a
+    :class:`vmguard.engine.segments.SegmentMap`; the selector is wrapped
+    in a :class:`~vmguard.engine.segments.SegmentSelector`).
     """
     directory = database_directory(context, reserved)
     for name in exclude:
         directory.nodes.pop(name, None)
-    names = selector.select(directory, source, vcpus, ram_mb)
-    if first in names:
+    segments = segments or segments_mod.SegmentMap()
+    names = segments_mod.SegmentSelector(selector, segments).select(
+        directory, source, vcpus, ram_mb)
+    first_tier = segments.tiers(source)[0]
+    if first in names and (first_tier is None or first in first_tier):
         names = [first] + [n for n in names if n != first]
     return names

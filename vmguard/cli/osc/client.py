@@ -23,7 +23,7 @@ LOG = logging.getLogger(__name__)
 SERVICE_TYPE = 'vmguard'
 # The newest microversion this client speaks (vmguard.api.microversion).
 # The one used is negotiated with the server: the highest both know.
-API_MICROVERSION = '1.1'
+API_MICROVERSION = '1.3'
 MIN_MICROVERSION = '1.0'
 
 
@@ -114,6 +114,8 @@ class Client:
         resp = self._adapter.request(path, method, **kwargs)
         if resp.status_code >= 400:
             raise exceptions.CommandError(self._error_message(resp))
+        if resp.status_code == 204:
+            return None
         return resp.json()
 
     @staticmethod
@@ -134,6 +136,15 @@ class Client:
 
     def put(self, path, body):
         return self._request('PUT', path, body)
+
+    def post(self, path, body):
+        return self._request('POST', path, body)
+
+    def patch(self, path, body):
+        return self._request('PATCH', path, body)
+
+    def delete(self, path):
+        return self._request('DELETE', path)
 
     def list(self, path, collection, limit=None, **params):
         """All items (following "next" links) or one page of ``limit``."""

@@ -310,3 +310,48 @@ class Setting(TimestampMixin, Base):
 
     name = sa.Column(sa.String(64), primary_key=True)
     value = sa.Column(sa.JSON, nullable=True)
+
+
+class Segment(TimestampMixin, Base):
+    """A failover segment: nodes that fail over among themselves.
+
+    ``recovery_method`` is one of
+    :data:`vmguard.objects.segment.RECOVERY_METHODS`.
+    """
+
+    __tablename__ = 'segments'
+    __table_args__ = (
+        sa.UniqueConstraint('name', name='uniq_segments0name'),
+        sa.UniqueConstraint('uuid', name='uniq_segments0uuid'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    uuid = sa.Column(sa.String(36), nullable=False)
+    name = sa.Column(sa.String(255), nullable=False)
+    recovery_method = sa.Column(sa.String(16), nullable=False)
+    description = sa.Column(sa.String(255), nullable=True)
+
+
+class SegmentHost(TimestampMixin, Base):
+    """A node of a segment; a node belongs to at most one segment.
+
+    Keyed by node name (not the ``nodes`` row): a spare can be declared
+    before its agent ever reported. A reserved host is kept disabled in
+    Nova until a recovery first moves a server to it; vmguard then enables
+    it and records when and why (``activated_at``, ``activated_reason``).
+    """
+
+    __tablename__ = 'segment_hosts'
+    __table_args__ = (
+        sa.UniqueConstraint('node', name='uniq_segment_hosts0node'),
+        sa.Index('segment_hosts_segment_idx', 'segment_id'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    segment_id = sa.Column(sa.Integer,
+                           sa.ForeignKey('segments.id', ondelete='CASCADE'),
+                           nullable=False)
+    node = sa.Column(sa.String(255), nullable=False)
+    reserved = sa.Column(sa.Boolean, nullable=False, default=False)
+    activated_at = sa.Column(sa.DateTime, nullable=True)
+    activated_reason = sa.Column(sa.String(255), nullable=True)

@@ -47,6 +47,7 @@ from vmguard.engine.recovery import alerts
 from vmguard.engine.recovery import fence
 from vmguard.engine.recovery import guards
 from vmguard.engine.recovery import moves
+from vmguard.engine.recovery import priority
 from vmguard.engine.recovery import restart  # noqa: F401  (handler)
 from vmguard.engine import targets
 
@@ -120,6 +121,7 @@ class RecoveryExecutor(fence.FencingFlow, moves.MoveFlow):
         self._slots = threading.BoundedSemaphore(
             CONF.recovery.max_concurrent)
         self._target_slots = {}
+        self._enable_locks = {}
         # target -> [vcpus, ram_mb] placed by this engine and not yet seen
         # in the target's reported capacity.
         self._reserved = collections.defaultdict(lambda: [0, 0])
@@ -522,29 +524,38 @@ class RecoveryExecutor(fence.FencingFlow, moves.MoveFlow):
             plan.append((server, mode))
         failures = []
         workers = min(max(len(plan), 1), CONF.recovery.max_concurrent)
+        # Restart priority: one wave per vmguard:priority, highest first.
         with futurist.ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = []
-            for server, mode in plan:
-                if mode is None:
-                    failures.append('%s: cannot move a server in status %s'
-                                    % (server.id, server.status))
-                    continue
-                futures.append((server, pool.submit(
-                    self._move, run, server, mode,
-                    want_running=False)))
-            for server, future in futures:
-                try:
-                    ok, why = future.result()
-                except (base.ComputeError, ActionFailed) as exc:
-                    ok, why = False, str(exc)
-                if not ok:
-                    failures.append('%s: %s' % (server.id, why))
+            for prio, wave in priority.waves(plan, lambda p: p[0]):
+                LOG.info('Recovery %s: moving %d server(s) of priority %s',
+                         run.recovery.uuid, len(wave), prio)
+                failures.extend(self._move_wave(run, pool, wave))
         note = ('; skipped %s' % '; '.join(skipped)) if skipped else ''
         if failures:
             return 'escalated', ('%d of %d servers of %s not moved: %s%s' % (
                 len(failures), len(plan), node, '; '.join(failures), note))
         return 'succeeded', (('%d servers moved' % len(plan)
                               if plan else 'no servers moved') + note)
+
+    def _move_wave(self, run, pool, wave):
+        """Move the servers of one priority wave; their failures."""
+        failures = []
+        futures = []
+        for server, mode in wave:
+            if mode is None:
+                failures.append('%s: cannot move a server in status %s'
+                                % (server.id, server.status))
+                continue
+            futures.append((server, pool.submit(
+                self._move, run, server, mode, want_running=False)))
+        for server, future in futures:
+            try:
+                ok, why = future.result()
+            except (base.ComputeError, ActionFailed) as exc:
+                ok, why = False, str(exc)
+            if not ok:
+                failures.append('%s: %s' % (server.id, why))
+        return failures
 
     # --- disable, escalate ---------------------------------------------------
 

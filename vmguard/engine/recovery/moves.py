@@ -14,8 +14,14 @@
 
 Mixed into :class:`vmguard.engine.recovery.RecoveryExecutor`, which
 provides ``driver``, ``_call``, ``_issue``, ``_finish``, ``_wait``,
-``_target_selector``, ``_lock``, ``_slots``, ``_target_slots`` and
-``_reserved``.
+``_target_selector``, ``_lock``, ``_slots``, ``_target_slots``,
+``_enable_locks`` and ``_reserved``.
+
+A move to a reserved host of the failed node's failover segment first
+enables that host's nova-compute service (reserved hosts are kept
+disabled in Nova; :mod:`vmguard.engine.segments`), recorded as the
+recovery action ``enable`` of the host with the reason, and marks the
+host activated in the database.
 """
 
 import json
@@ -28,6 +34,7 @@ from vmguard.common import exception
 from vmguard.compute import base
 from vmguard import conf
 from vmguard.db import api as db_api
+from vmguard.engine import segments
 from vmguard.engine import targets
 
 LOG = logging.getLogger(__name__)
@@ -71,10 +78,56 @@ class MoveFlow:
         # The one target rule of the pipeline, over the database.
         with self._lock:
             reserved = {k: tuple(v) for k, v in self._reserved.items()}
+        context = vmg_context.get_admin_context()
         return targets.recovery_targets(
-            vmg_context.get_admin_context(), self._selector,
+            context, self._selector,
             decision.node, server.vcpus, server.ram_mb, exclude, reserved,
-            first=decision.target)
+            first=decision.target, segments=self._segment_map(context))
+
+    @staticmethod
+    def _segment_map(context):
+        """The failover segments as stored now."""
+        return segments.SegmentMap(db_api.segment_map(context))
+
+    def _enable_lock(self, target):
+        with self._lock:
+            lock = self._enable_locks.get(target)
+            if lock is None:
+                lock = self._enable_locks[target] = threading.Lock()
+            return lock
+
+    def _use_reserved_host(self, run, target):
+        """``target`` is a reserved host of the failed node's segment:
+        enable its nova-compute service (kept disabled until now) before
+        the first server is moved to it, and record why.
+
+        Returns None, or why the host cannot be used."""
+        source = run.decision.node
+        segment = self._segment_map(run.context).describe(source)
+        name = segment[0] if segment else '?'
+        reason = ('vmguard: reserved host of segment %s put to use by '
+                  'recovery %s (%s of %s, rule %s)' % (
+                      name, run.recovery.uuid, run.decision.action,
+                      source, run.decision.rule))[:255]
+        with self._enable_lock(target):
+            try:
+                service = self._call(self.driver.get_service, target)
+                if service.status != 'enabled':
+                    self._issue(run, target, 'enable', None, target,
+                                lambda rid: self.driver.enable_service(
+                                    target, rid),
+                                detail={'reason': reason})
+                    LOG.info('Recovery %s: reserved host %s enabled in '
+                             'Nova: %s', run.recovery.uuid, target, reason)
+                else:
+                    reason = ('%s; it was enabled in Nova already'
+                              % reason)[:255]
+            except base.ComputeError as exc:
+                LOG.warning('Recovery %s: reserved host %s cannot be '
+                            'enabled: %s', run.recovery.uuid, target, exc)
+                return 'reserved host not enabled: %s' % exc
+            db_api.segment_host_activate(run.context, target, reason)
+        return None
 
     def _reserve(self, target, server, sign=1):
         with self._lock:
@@ -140,6 +193,11 @@ class MoveFlow:
             'cold': lambda rid: self.driver.migrate_server(
                 server.id, target, rid),
         }
+        if self._segment_map(run.context).reserved_of(run.decision.node,
+                                                      target):
+            why = self._use_reserved_host(run, target)
+            if why:
+                return False, why
         slot = self._target_slot(target)
         with slot, self._slots:
             self._reserve(target, server)

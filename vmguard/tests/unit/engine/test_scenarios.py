@@ -28,6 +28,7 @@ import fixtures
 from vmguard.common import exception
 from vmguard.db import api as db_api
 from vmguard.engine import replay
+from vmguard.engine import segments
 from vmguard.engine import service
 from vmguard import objects
 from vmguard.objects import records
@@ -58,6 +59,12 @@ def _expected(name):
     return decisions, rejected
 
 
+def _segments_file(name):
+    """The failover segments a scenario is judged with, if any."""
+    path = os.path.join(SCENARIOS, name + '.segments.json')
+    return path if os.path.exists(path) else None
+
+
 class TestScenarios(base.TestCase):
 
     def _overrides(self, name):
@@ -74,8 +81,10 @@ class TestScenarios(base.TestCase):
         self._overrides(name)
         expected, rejected_lines = _expected(name)
         out, err = io.StringIO(), io.StringIO()
+        path = _segments_file(name)
+        segment_map = segments.load_file(path) if path else None
         with open(os.path.join(SCENARIOS, name + '.jsonl')) as f:
-            code = replay.run(f, self.conf, out, err)
+            code = replay.run(f, self.conf, out, err, segments=segment_map)
         got = [json.loads(line) for line in out.getvalue().splitlines()]
         self.assertEqual([{k: e[k] for k in KEYS} for e in expected],
                          [{k: g[k] for k in KEYS} for g in got],
@@ -116,6 +125,17 @@ class TestScenariosThroughTheEngine(base.DbTestCase):
         objects.register_all()
         self.flags(host='engine-scenario')
         engine = service.Engine(self.conf)
+        path = _segments_file(name)
+        if path:
+            # Stored as the API would, read by the engine's rebalance.
+            with open(path) as f:
+                for segment in segments.parse(json.load(f)):
+                    db_api.segment_create(
+                        self.context,
+                        {'name': segment['name'],
+                         'recovery_method': segment['recovery_method']},
+                        segment['hosts'])
+            engine.rebalance()
         interval = self.conf.engine.cycle_interval
         expected, rejected_lines = _expected(name)
         got, bad, clock = [], 0, None
@@ -225,6 +245,38 @@ class TestReplayCommand(base.TestCase):
         proc = self._run('--config-file', conf, 'replay', trace)
         rules = [json.loads(x)['rule'] for x in proc.stdout.splitlines()]
         self.assertEqual(['R1', 'R1', 'R1', 'R1'], rules)
+
+    def test_segments_file(self):
+        trace = os.path.join(SCENARIOS, 'segments_reserved_host.jsonl')
+        proc = self._run('replay', trace)
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        # The cloud-wide pool: cmp-02 has the most free RAM.
+        self.assertEqual(['cmp-02', 'cmp-02', None], [
+            json.loads(x)['target'] for x in proc.stdout.splitlines()])
+        proc = self._run('replay', '--segments', os.path.join(
+            SCENARIOS, 'segments_reserved_host.segments.json'), trace)
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        self.assertEqual(['cmp-03', 'cmp-03', None], [
+            json.loads(x)['target'] for x in proc.stdout.splitlines()])
+        tmp = self.useFixture(fixtures.TempDir()).path
+        for name, content, expected in (
+                ('bad.json', '{"segments": [', 'is not JSON'),
+                ('method.json', '[{"name": "a", "recovery_method": "x"}]',
+                 'segment a: "recovery_method" must be one of auto'),
+                ('twice.json', '[{"name": "a", "recovery_method": "auto",'
+                 ' "hosts": ["n1"]}, {"name": "b", "recovery_method": '
+                 '"auto", "hosts": ["n1"]}]',
+                 'node n1 is already in segment a')):
+            path = os.path.join(tmp, name)
+            with open(path, 'w') as f:
+                f.write(content)
+            proc = self._run('replay', '--segments', path, trace)
+            self.assertEqual(2, proc.returncode, proc.stderr)
+            self.assertIn(expected, proc.stderr)
+            self.assertEqual('', proc.stdout)
+        proc = self._run('replay', '--segments', '/nonexistent.json', trace)
+        self.assertEqual(2, proc.returncode)
+        self.assertIn('cannot read /nonexistent.json', proc.stderr)
 
     def test_missing_trace(self):
         proc = self._run('replay', '/nonexistent/trace.jsonl')
