@@ -24,6 +24,9 @@ History:
 * 1.1 -- the global dry-run switch ``GET/PUT /v1/dry-run``.
 * 1.2 -- the reads of the status page: ``GET /v1/dashboard/timeline`` and
   ``GET /v1/dashboard/nodes/{name}/cycles/{cycle}``.
+* 1.3 -- notifications of other monitors ``POST/GET /v1/notifications``,
+  ``GET /v1/notifications/{id}``; manual recoveries
+  ``POST /v1/nodes/{name}/recover`` and ``POST /v1/vms/{uuid}/recover``.
 """
 
 import functools
@@ -39,6 +42,7 @@ VERSIONS = [
     '1.0',
     '1.1',
     '1.2',
+    '1.3',
 ]
 
 

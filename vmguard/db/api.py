@@ -18,13 +18,18 @@ takes a request context first (``vmguard.common.context.RequestContext``).
 """
 
 from vmguard.db.sqlalchemy import api as _impl
+from vmguard.db.sqlalchemy import notifications as _notifications
 
 RECOVERY_TRANSITIONS = _impl.RECOVERY_TRANSITIONS
 RECOVERY_FINAL = _impl.RECOVERY_FINAL
+NOTIFICATION_STATUSES = _notifications.NOTIFICATION_STATUSES
+NOTIFICATION_IDENTITY = _notifications.NOTIFICATION_IDENTITY
 
 
 def __getattr__(name):
     # Delegate every public function to the implementation.
     if name.startswith('_'):
         raise AttributeError(name)
+    if name.startswith(('notification', 'manual_')):
+        return getattr(_notifications, name)
     return getattr(_impl, name)

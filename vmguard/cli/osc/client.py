@@ -23,7 +23,7 @@ LOG = logging.getLogger(__name__)
 SERVICE_TYPE = 'vmguard'
 # The newest microversion this client speaks (vmguard.api.microversion).
 # The one used is negotiated with the server: the highest both know.
-API_MICROVERSION = '1.1'
+API_MICROVERSION = '1.3'
 MIN_MICROVERSION = '1.0'
 
 
@@ -134,6 +134,9 @@ class Client:
 
     def put(self, path, body):
         return self._request('PUT', path, body)
+
+    def post(self, path, body):
+        return self._request('POST', path, body)
 
     def list(self, path, collection, limit=None, **params):
         """All items (following "next" links) or one page of ``limit``."""

@@ -29,7 +29,7 @@ READS = [
     '/v1/nodes', '/v1/nodes/cmp-01', '/v1/nodes/cmp-01/states',
     '/v1/nodes/cmp-01/hardware', '/v1/nodes/cmp-01/hardware-changes',
     '/v1/vms', '/v1/vms/%s' % data.VM1, '/v1/events', '/v1/decisions',
-    '/v1/recoveries',
+    '/v1/recoveries', '/v1/notifications',
 ]
 WRITES = [
     ('/v1/nodes/cmp-01/maintenance', {'maintenance': True}),
@@ -54,7 +54,7 @@ class TestReads(base.APITestCase):
             self.assertEqual(200, resp.status_code, resp.text)
         versions = self.request('GET', '/').json()['versions']
         self.assertEqual('1.0', versions[0]['min_version'])
-        self.assertEqual('1.2', versions[0]['max_version'])
+        self.assertEqual('1.3', versions[0]['max_version'])
         self.assertEqual(self.api.url + '/v1',
                          versions[0]['links'][0]['href'])
 
@@ -64,7 +64,7 @@ class TestReads(base.APITestCase):
                 resp = self.get(path, headers=headers, version='latest')
                 self.assertEqual(200, resp.status_code,
                                  '%s: %s' % (path, resp.text))
-                self.assertEqual('vmguard 1.2',
+                self.assertEqual('vmguard 1.3',
                                  resp.headers['OpenStack-API-Version'])
                 self.assertTrue(resp.headers['x-openstack-request-id'])
 

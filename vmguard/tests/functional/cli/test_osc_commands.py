@@ -132,8 +132,8 @@ class TestOSCCommands(base.FunctionalTestCase):
     def test_microversion_negotiated_with_the_server(self):
         proc = self.osc('dry-run', 'show', '-f', 'json', debug=True)
         # Version discovery first, then the negotiated version (the
-        # server's maximum, 1.1, which this client also speaks).
+        # server's maximum, 1.3, which this client also speaks).
         self.assertIn('GET %s/' % self.url, proc.stderr)
-        self.assertIn('OpenStack-API-Version: vmguard 1.1', proc.stderr)
+        self.assertIn('OpenStack-API-Version: vmguard 1.3', proc.stderr)
         body = json.loads(proc.stdout)
         self.assertIn('effective', body)
