@@ -49,6 +49,7 @@ manual recoveries still ``pending`` of the nodes it owns.
 """
 
 import datetime
+import threading
 import time
 
 from oslo_log import log as logging
@@ -76,6 +77,9 @@ class Inbox:
         self.engine = engine
         # (node, service) -> cycles with a process_down notification.
         self._process_down = {}
+        # Notifications this engine is processing now (uuids).
+        self._busy = set()
+        self._busy_lock = threading.Lock()
 
     # -- routing --------------------------------------------------------------
 
@@ -122,6 +126,17 @@ class Inbox:
     def process(self, row, now=None):
         """Take ``row`` (CAS) and decide it; returns its final status,
         or None when another engine has it."""
+        with self._busy_lock:
+            if row.uuid in self._busy:
+                return None
+            self._busy.add(row.uuid)
+        try:
+            return self._process(row, now)
+        finally:
+            with self._busy_lock:
+                self._busy.discard(row.uuid)
+
+    def _process(self, row, now):
         eng = self.engine
         now = time.time() if now is None else now
         row = db_api.notification_claim(eng.context, row.uuid, eng.host)

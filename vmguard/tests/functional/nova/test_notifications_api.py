@@ -193,8 +193,10 @@ class TestHostDownNotification(NotificationTestCase):
                          [n['id'] for n in listed['notifications']])
         self.assertEqual(1, len(self.node_decisions(node)))
         self.assertEqual(1, self.nova_actions(server_id).count('evacuate'))
+        # Decided once (the periodic task never took it a second time).
         self.assertEqual(1, self.engine_log_count(
-            r'Notification pacemaker-%s-1 \(host_down' % node))
+            r'Notification pacemaker-%s-1 \(host_down of node %s from '
+            r'pacemaker\): accepted' % (node, node)))
 
 
 class TestManualNodeRecovery(NotificationTestCase):

@@ -237,3 +237,23 @@ class TestManualAndSweep(InboxTestCase):
             self.context, 'late-1').status)
         self.assertEqual(row.uuid, db_api.notification_get(
             self.context, 'late-1').uuid)
+
+
+class TestBusy(InboxTestCase):
+
+    def test_the_periodic_task_leaves_what_is_being_processed(self):
+        self.report('cmp-1')
+        row = self.notify('host_down', 'cmp-1',
+                          created_at=datetime.datetime.utcnow()
+                          - datetime.timedelta(minutes=5))
+        db_api.notification_claim(self.context, row.uuid, 'engine-a')
+        self.inbox._busy.add(row.uuid)
+        self.assertEqual(1, self.inbox.sweep(now=self.now()))
+        self.assertEqual('processing', db_api.notification_get_by_uuid(
+            self.context, row.uuid).status)
+        self.assertEqual([], self.decisions())
+        # Once it is not busy (the engine restarted), it is taken again.
+        self.inbox._busy.clear()
+        self.inbox.sweep(now=self.now())
+        self.assertEqual('accepted', db_api.notification_get_by_uuid(
+            self.context, row.uuid).status)
