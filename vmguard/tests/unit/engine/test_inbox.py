@@ -18,6 +18,7 @@ import datetime
 from oslo_utils import uuidutils
 
 from vmguard.db import api as db_api
+from vmguard.engine import manager
 from vmguard.engine import service
 from vmguard import objects
 from vmguard.objects import records
@@ -257,3 +258,25 @@ class TestBusy(InboxTestCase):
         self.inbox.sweep(now=self.now())
         self.assertEqual('accepted', db_api.notification_get_by_uuid(
             self.context, row.uuid).status)
+
+
+class TestEndpoint(InboxTestCase):
+    """RPC 1.3 on the engine's endpoint."""
+
+    def test_casts_of_the_api_reach_the_inbox(self):
+        endpoint = manager.EngineManager(self.engine)
+        self.report('cmp-1')
+        self.report('cmp-2')
+        row = self.notify('host_down', 'cmp-1', 'ep-1')
+        endpoint.process_notification(self.context, row.uuid)
+        self.assertEqual('accepted', db_api.notification_get(
+            self.context, 'ep-1').status)
+        # Bad payloads are rejected and counted, never raised.
+        endpoint.process_notification(self.context, {'uuid': row.uuid})
+        endpoint.execute_decision(self.context, 42)
+        self.assertEqual(2, endpoint.stats['rejected'])
+        # Unknown ids are logged and ignored.
+        endpoint.process_notification(self.context,
+                                      uuidutils.generate_uuid())
+        endpoint.execute_decision(self.context, uuidutils.generate_uuid())
+        self.assertEqual(1, len(self.decisions()))
