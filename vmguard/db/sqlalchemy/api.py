@@ -71,7 +71,10 @@ def prepare_engine(engine):
 # are kept and not issued again).
 RECOVERY_TRANSITIONS = {
     'pending': frozenset(('running', 'skipped', 'cancelled')),
-    'running': frozenset(('running', 'succeeded', 'failed', 'escalated')),
+    # running -> skipped: the server, read from Nova once the recovery
+    # runs, must be left alone (not protected, Nova busy, stopped).
+    'running': frozenset(('running', 'succeeded', 'failed', 'escalated',
+                          'skipped')),
     'failed': frozenset(('pending',)),
     'succeeded': frozenset(),
     'skipped': frozenset(),

@@ -212,8 +212,6 @@ class RecoveryExecutor(fence.FencingFlow, moves.MoveFlow):
             elif db_api.effective_dry_run(context, node,
                                           default=CONF.recovery.dry_run):
                 skip = 'dry-run: no action taken'
-            else:
-                skip = self._server_skip(decision)
             if skip:
                 try:
                     db_api.recovery_transition(context, recovery.id,
@@ -239,7 +237,14 @@ class RecoveryExecutor(fence.FencingFlow, moves.MoveFlow):
                  ' for %s' % decision.vm if decision.vm else '',
                  recovery.attempts)
         try:
-            final, message = handler(run)
+            # A fresh start reads the server from Nova first (protection,
+            # Nova's own state). A take-over does not: the server may be
+            # busy with the action this recovery already issued.
+            skip = self._server_skip(decision) if status == 'pending' else None
+            if skip:
+                final, message = 'skipped', skip
+            else:
+                final, message = handler(run)
         except base.ComputeError as exc:
             final, message = 'failed', str(exc)
         except ActionFailed as exc:
@@ -269,16 +274,16 @@ class RecoveryExecutor(fence.FencingFlow, moves.MoveFlow):
 
     def _server_skip(self, decision):
         """Re-read the decision's server from Nova: why it must be left
-        alone, or None (also when Nova cannot tell now: the action then
-        fails or succeeds on its own)."""
+        alone, or None.
+
+        Retried like any Compute call (``[recovery] retries``); when Nova
+        still cannot tell, the ComputeError ends the recovery as failed
+        (and alerted): vmguard never acts on a server whose protection and
+        state it could not read.
+        """
         if not decision.vm or decision.action not in SERVER_ACTIONS:
             return None
-        try:
-            server = self._call(self.driver.get_server, decision.vm)
-        except base.ComputeError as exc:
-            LOG.warning('Server %s could not be read before its recovery: '
-                        '%s', decision.vm, exc)
-            return None
+        server = self._call(self.driver.get_server, decision.vm)
         return guards.skip_reason(server,
                                   starts=decision.action == 'reboot')
 

@@ -28,19 +28,13 @@ Needs Debian's ``chromium`` and ``chromium-driver`` (a missing browser is
 an error, not a skip) and ``selenium``.
 """
 
-import http.server
 import json
 import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 
-import fixtures
-from keystoneauth1 import fixture as ksa_fixture
-from keystoneauth1 import loading as ks_loading
-from oslo_config import cfg
 from testtools import content
 
 from vmguard.common import context as vmg_context
@@ -51,6 +45,7 @@ from vmguard.engine import service
 from vmguard import objects
 from vmguard.objects import records
 from vmguard.tests.functional.api import base
+from vmguard.tests.functional.api import keystone_stub
 
 CHROMIUM = os.environ.get('VMGUARD_TEST_CHROMIUM', '/usr/bin/chromium')
 CHROMEDRIVER = os.environ.get('VMGUARD_TEST_CHROMEDRIVER',
@@ -450,107 +445,22 @@ class TestDashboard(base.APITestCase):
             'id', 'timeline-error').text)
 
 
-class _Keystone(http.server.BaseHTTPRequestHandler):
-    """Keystone's answers keystonemiddleware needs: discovery, the service
-    user's login and the validation of the users' tokens."""
-
-    # As Keystone: a project member's token also carries the implied
-    # reader role (refused: cloud-wide data); the reader's token is
-    # system-scoped (allowed).
-    TOKENS = {'reader-token': ('reader',),
-              'member-token': ('member', 'reader')}
-
-    def log_message(self, format, *args):  # noqa: A002
-        pass
-
-    def _answer(self, status, body, subject=None):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(data)))
-        if subject:
-            self.send_header('X-Subject-Token', subject)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _token(self, roles, user, system=False):
-        if system:
-            token = ksa_fixture.V3Token(
-                user_id=user, user_name=user, user_domain_id='default')
-            token.set_system_scope()
-        else:
-            token = ksa_fixture.V3Token(
-                user_id=user, user_name=user, project_id='ops',
-                project_name='ops', user_domain_id='default',
-                project_domain_id='default')
-        for role in roles:
-            token.add_role(name=role)
-        identity = token.add_service('identity')
-        for interface in ('public', 'internal', 'admin'):
-            identity.add_endpoint(interface, self.server.url + '/v3',
-                                  region='RegionOne')
-        return token
-
-    def do_GET(self):
-        if self.path.rstrip('/') in ('', '/v3'):
-            self._answer(200, {'version': ksa_fixture.V3Discovery(
-                self.server.url + '/v3')})
-        elif (self.path.startswith('/v3/auth/tokens')
-              and self.headers.get('X-Auth-Token') == 'service-token'
-              and self.headers.get('X-Subject-Token') in self.TOKENS):
-            subject = self.headers['X-Subject-Token']
-            self._answer(200, self._token(self.TOKENS[subject], subject,
-                                          system=subject == 'reader-token'),
-                         subject)
-        else:
-            self._answer(404, {'error': {'code': 404, 'message': 'no'}})
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get('Content-Length', 0)))
-        self._answer(201, self._token(('service',), 'vmguard'),
-                     'service-token')
-
-
-class TestDashboardWithKeystone(base.APITestCase):
+class TestDashboardWithKeystone(keystone_stub.KeystoneMixin,
+                                base.APITestCase):
     """The page with a Keystone token, through keystonemiddleware."""
 
     auth_strategy = 'keystone'
 
+    # As Keystone: a project member's token also carries the implied
+    # reader role (refused: cloud-wide data); the reader's token is
+    # system-scoped (allowed).
+    TOKENS = {'reader-token': (['reader'], True),
+              'member-token': (['member', 'reader'], False)}
+
     def configure(self):
-        keystone = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
-                                                   _Keystone)
-        keystone.url = 'http://127.0.0.1:%d' % keystone.server_address[1]
-        thread = threading.Thread(target=keystone.serve_forever,
-                                  kwargs={'poll_interval': 0.05},
-                                  daemon=True)
-        thread.start()
-        self.addCleanup(thread.join, 5)
-        self.addCleanup(keystone.server_close)
-        self.addCleanup(keystone.shutdown)
-        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
-                            'vmguard.conf')
-        with open(path, 'w') as f:
-            f.write('[keystone_authtoken]\nwww_authenticate_uri = %(u)s/v3\n'
-                    'auth_type = password\nauth_url = %(u)s/v3\n'
-                    'username = vmguard\npassword = secret\n'
-                    'user_domain_id = default\nproject_name = service\n'
-                    'project_domain_id = default\ninterface = internal\n'
-                    'region_name = RegionOne\n' % {'u': keystone.url})
-        self.conf(['--config-file', path], project='vmguard',
-                  default_config_files=[])
-        self.addCleanup(self._unregister_plugin_options)
+        self.use_keystone(self.TOKENS)
         # Pages of one node: the page must follow the "next" links.
         self.flags(group='api', max_limit=1)
-
-    def _unregister_plugin_options(self):
-        conf = base.CONF
-        conf.clear()
-        loader = ks_loading.get_plugin_loader('password')
-        for opt in ks_loading.get_auth_plugin_conf_options(loader):
-            try:
-                conf.unregister_opt(opt, group='keystone_authtoken')
-            except cfg.NoSuchOptError:
-                pass
 
     def sign_in(self, browser, token):
         self.wait(lambda: browser.find_element(

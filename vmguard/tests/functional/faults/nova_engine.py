@@ -33,6 +33,7 @@ import threading
 import fixtures
 import oslo_messaging as messaging
 from oslo_utils import uuidutils
+from keystoneauth1 import exceptions as ksa_exc
 from testtools import content
 
 from vmguard.common import context as vmg_context
@@ -41,6 +42,7 @@ from vmguard.engine import rpcapi
 from vmguard import objects
 from vmguard.objects import snapshot as snapshot_obj
 from vmguard.tests.functional.faults import daemons
+from vmguard.tests.functional.nova import base as nova_base
 from vmguard.tests.functional.nova import test_recovery
 from vmguard.tests.unit.engine import streams
 
@@ -239,16 +241,27 @@ class NovaEngineFaultTestCase(test_recovery.NovaRecoveryTestCase):
                 if a.action not in skip]
 
     def wait_nova_api(self, timeout=120):
-        """Until Nova's API answers again (after start-service)."""
+        """Until Nova's API answers again (after start-service).
+
+        Only "cannot connect yet" and non-200 answers mean "not yet": any
+        other error is a bug of the test and fails at once.
+        """
+        last = []
+
         def answers():
-            resp = self.compute.request('/servers', 'GET',
-                                        microversion=test_recovery.VERSION,
-                                        raise_exc=False)
-            return resp.status_code == 200
-        def safe():
             try:
-                return answers()
-            except Exception:
+                resp = self.compute.request('/servers', 'GET',
+                                            microversion=nova_base.VERSION,
+                                            raise_exc=False)
+            except (ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout,
+                    ksa_exc.DiscoveryFailure, ksa_exc.EndpointNotFound,
+                    ksa_exc.RetriableConnectionFailure) as exc:
+                last[:] = [exc]
                 return False
-        return daemons.wait_for(safe, timeout, interval=0.5,
-                                what="Nova's API to answer again")
+            last[:] = [resp.status_code, resp.text[:300]]
+            return resp.status_code == 200
+        try:
+            return daemons.wait_for(answers, timeout, interval=0.5,
+                                    what="Nova's API to answer again")
+        except AssertionError as exc:
+            raise AssertionError('%s (last answer: %r)' % (exc, last))

@@ -12,15 +12,17 @@
 
 """Nova's API is down while guests crash (real nova-api stopped).
 
-What vmguard does (vmguard/engine/recovery.py, ``[recovery] retries`` and
-``retry_interval``): a Nova call that gets no answer is retried with
-exponential backoff (``retry_interval`` x 1, 2, 4, ... seconds, ``retries``
-times); each action is recorded before it is issued, so a retry never
-issues it twice. Within that bound the recovery completes once the API is
-back. Beyond it the recovery gives up *explicitly*: status ``failed`` with
-Nova's error, a ``vmguard.recovery.error`` notification carrying that
-error, and an ALERT (the escalation of the recovery executor) -- and it
-never fires the action later, when nobody expects it any more.
+What vmguard does (vmguard/engine/recovery/, ``[recovery] retries`` and
+``retry_interval``): a recovery first reads its server from Nova (its
+protection and Nova's own state, SPEC revision 2), then issues the action.
+A Nova call that gets no answer is retried with exponential backoff
+(``retry_interval`` x 1, 2, 4, ... seconds, ``retries`` times); each action
+is recorded before it is issued, so a retry never issues it twice. Within
+that bound the recovery completes once the API is back. Beyond it the
+recovery gives up *explicitly*: status ``failed`` with Nova's error, a
+``vmguard.recovery.error`` notification carrying that error, and an ALERT
+-- and it never fires the action later, when nobody expects it any more
+(nor acts on a server whose protection it could not read).
 
 Both tests run the real ``vmguard-engine`` process (as in
 test_engine_kill) and stop/start the test Nova's ``nova-api`` with
@@ -28,7 +30,6 @@ tools/nova/novactl.py.
 """
 
 import time
-import unittest
 
 from vmguard.db import api as db_api
 from vmguard.tests.functional.faults import daemons
@@ -57,10 +58,6 @@ class TestNovaApiDown(nova_engine.NovaEngineFaultTestCase):
         self.wait_nova_api()
         return time.monotonic()
 
-    @unittest.skip('Known gap: with the re-read of the server before '
-                   'acting (issue 12) a recovery during a Nova API outage '
-                   'did not end within this test\'s limits (258 s on '
-                   'the merged tree); not yet re-documented.')
     def test_reboots_done_once_when_the_api_is_back(self):
         servers = {'cmp-1': [self._server('cmp-1') for _ in range(2)],
                    'cmp-3': [self._server('cmp-3')]}
@@ -77,8 +74,12 @@ class TestNovaApiDown(nova_engine.NovaEngineFaultTestCase):
         self.wait_decisions(3)
         time.sleep(max(0.0, OUTAGE - (time.monotonic() - down_at)))
         up_at = self._start_api()
-        retried = self.engine_log_count(r'Recovery \S+: reboot of \S+ '
-                                        r'failed .*; retry')
+        # Retries of the server read that opens each recovery, then of
+        # the reboot itself (whichever the outage hit).
+        retried = (self.engine_log_count(r'Compute call get_server failed '
+                                         r'.*; retry')
+                   + self.engine_log_count(r'Recovery \S+: reboot of \S+ '
+                                           r'failed .*; retry'))
         recs = self.wait_recoveries_final(3, timeout=120)
         self.assertEqual(['succeeded'] * 3, [r.status for r in recs],
                          [(r.status, r.error) for r in recs])
@@ -105,14 +106,6 @@ class TestNovaApiDown(nova_engine.NovaEngineFaultTestCase):
         node = db_api.node_get(self.context, 'cmp-1')
         return (node.last_cycle or 0) >= self.FIRST_CYCLE
 
-    # Reported as skipped, never as passed: since recovery re-reads the
-    # server from Nova before acting (issue 12), an outage beyond the
-    # retries no longer ends as this test documents (checked by no run
-    # yet; see the closing note).
-    @unittest.skip('Known gap: with the re-read of the server before '
-                   'acting (issue 12) the outcome of a Nova API outage '
-                   'beyond the retries differs from what this test '
-                   'documents; not yet re-documented.')
     def test_outage_beyond_the_retries_fails_explicitly(self):
         server_id = self._server('cmp-1')
         self.place('cmp-1', [server_id])
@@ -137,19 +130,19 @@ class TestNovaApiDown(nova_engine.NovaEngineFaultTestCase):
                          (data['status'], data['error']))
         self.assertEqual(1, self.engine_log_count(
             r'ALERT: recovery %s failed' % rec.uuid))
-        # Never issued later, behind the operator's back: a few more
+        # Nothing recorded as issued (the server could not even be read),
+        # and never issued later, behind the operator's back: a few more
         # retry intervals with the API up, and Nova has no reboot.
         time.sleep(3)
-        [action] = self.action_rows()
-        self.assertEqual('issuing', action.status)
+        self.assertEqual([], self.action_rows())
         made = [(server_id, a) for a in self.nova_actions(server_id)]
         outcome = (server_id, 'failed, error notified, alerted')
         if (rec.status == 'failed' and errors and not made):
             made.append(outcome)
         row = table.record(
             'Nova API down beyond the retries', [outcome], made,
-            'retries=2 x 0.5s: recovery failed explicitly (error '
-            'notification + ALERT), reboot not issued after the API came '
-            'back')
+            'retries=2 x 0.5s: server unreadable, recovery failed '
+            'explicitly (error notification + ALERT), reboot not issued '
+            'after the API came back')
         self.assertEqual((0, 0), (row.lost, row.doubled), row)
         self.assertEqual([], self.nova_actions(server_id))

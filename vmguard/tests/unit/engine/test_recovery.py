@@ -684,6 +684,31 @@ class TestGuards(RecoveryTestCase):
         self.assertIn('error state', self._skipped(
             self._decision('reboot', vm='vm-3')))
 
+    def test_server_unreadable_fails_and_issues_nothing(self):
+        # Nova's API does not answer the read that opens the recovery,
+        # through every retry: failed and alerted, never acted on blindly.
+        self.flags(group='recovery', retries=2)
+        self.driver.add_server('vm-1', 'cmp-1')
+        down = base.ComputeUnavailable(reason='nova-api down',
+                                       maybe_sent=False)
+        self.driver.fail_next('get_server', down, down, down)
+        decision = self._decision('reboot', vm='vm-1')
+        self.assertEqual('failed', self.executor.execute(decision))
+        self.assertEqual(3, len(self.driver.calls_of('get_server')))
+        self.assertEqual([], self._nova_calls())
+        self.assertIn('nova-api down', self._recovery(decision).error)
+        self.assertEqual([decision.uuid], [a[0] for a in self.alerts])
+
+    def test_server_readable_after_a_retry_is_recovered(self):
+        self.flags(group='recovery', retries=2)
+        self.driver.add_server('vm-1', 'cmp-1')
+        self.driver.fail_next('get_server', base.ComputeUnavailable(
+            reason='nova-api down', maybe_sent=False))
+        decision = self._decision('reboot', vm='vm-1')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self.assertEqual(['reboot_server'],
+                         [c[0] for c in self._nova_calls()])
+
     def test_migrate_all_moves_protected_servers_only(self):
         self.driver.add_server('vm-a', 'cmp-1')
         self.driver.add_server('vm-b', 'cmp-1',
