@@ -30,6 +30,7 @@ import webob.exc
 from vmguard.api.handlers import dashboard
 from vmguard.api.handlers import decisions
 from vmguard.api.handlers import nodes
+from vmguard.api.handlers import notifications
 from vmguard.api.handlers import root
 from vmguard.api.handlers import segments
 from vmguard.api.handlers import settings
@@ -50,8 +51,10 @@ ROUTE_DECLARATIONS = {
     '/v1/nodes/{name}/maintenance': {'PUT': nodes.set_maintenance},
     '/v1/nodes/{name}/enable': {'PUT': nodes.enable},
     '/v1/nodes/{name}/dry-run': {'PUT': nodes.set_dry_run},
+    '/v1/nodes/{name}/recover': {'POST': notifications.recover_node},
     '/v1/vms': {'GET': vms.list_vms},
     '/v1/vms/{uuid}': {'GET': vms.show_vm},
+    '/v1/vms/{uuid}/recover': {'POST': notifications.recover_vm},
     '/v1/events': {'GET': vms.list_events},
     '/v1/decisions': {'GET': decisions.list_decisions},
     '/v1/decisions/{uuid}': {'GET': decisions.show_decision},
@@ -59,6 +62,10 @@ ROUTE_DECLARATIONS = {
     '/v1/recoveries/{uuid}': {'GET': decisions.show_recovery},
     '/v1/dry-run': {'GET': settings.show_dry_run,
                     'PUT': settings.set_dry_run},
+    # Notifications of other monitors (issue 16, API 1.3).
+    '/v1/notifications': {'GET': notifications.list_notifications,
+                          'POST': notifications.create_notification},
+    '/v1/notifications/{id}': {'GET': notifications.show_notification},
     # The status page (h17): its files (public, no data) and its reads.
     '/dashboard': {'GET': dashboard.page},
     '/dashboard/static/{filename}': {'GET': dashboard.static},

@@ -27,7 +27,10 @@ History:
 * 1.3 -- failover segments and their (reserved) hosts:
   ``/v1/segments``, ``/v1/segments/{segment}``,
   ``/v1/segments/{segment}/hosts`` and
-  ``/v1/segments/{segment}/hosts/{node}``.
+  ``/v1/segments/{segment}/hosts/{node}``; notifications of other
+  monitors ``POST/GET /v1/notifications``, ``GET /v1/notifications/{id}``;
+  manual recoveries
+  ``POST /v1/nodes/{name}/recover`` and ``POST /v1/vms/{uuid}/recover``.
 """
 
 import functools

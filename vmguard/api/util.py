@@ -41,6 +41,7 @@ MICROVERSION = 'vmguard.microversion_invalid'
 DB_UNAVAILABLE = 'vmguard.database_unavailable'
 TOO_LARGE = 'vmguard.request_too_large'
 UNAVAILABLE = 'vmguard.service_unavailable'
+CONFLICT = 'vmguard.conflict'
 
 # Integers of the query string: what a BIGINT column holds.
 MAX_INT = 2 ** 63 - 1
@@ -154,6 +155,11 @@ def validate_body(req, schema):
                         MALFORMED_JSON) from None
     _validate(data, schema, 'Invalid body', SCHEMA_INVALID)
     return data
+
+
+def validate(data, schema, prefix, code=SCHEMA_INVALID):
+    """Validate decoded ``data``; a 400 starting with ``prefix``."""
+    _validate(data, schema, prefix, code)
 
 
 def _validate(data, schema, prefix, code):

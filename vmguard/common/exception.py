@@ -97,3 +97,7 @@ class RecordRejected(InvalidRecord):
 class ServiceUnavailable(VmguardException):
     msg_fmt = '%(service)s is not reachable at %(where)s: %(reason)s'
     code = 503
+
+
+class NotificationNotFound(NotFound):
+    msg_fmt = 'Notification %(notification)s could not be found.'

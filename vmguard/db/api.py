@@ -19,9 +19,12 @@ takes a request context first (``vmguard.common.context.RequestContext``).
 
 from vmguard.db.sqlalchemy import api as _impl
 from vmguard.db.sqlalchemy import segments as _segments
+from vmguard.db.sqlalchemy import notifications as _notifications
 
 RECOVERY_TRANSITIONS = _impl.RECOVERY_TRANSITIONS
 RECOVERY_FINAL = _impl.RECOVERY_FINAL
+NOTIFICATION_STATUSES = _notifications.NOTIFICATION_STATUSES
+NOTIFICATION_IDENTITY = _notifications.NOTIFICATION_IDENTITY
 
 
 def __getattr__(name):
@@ -30,4 +33,6 @@ def __getattr__(name):
         raise AttributeError(name)
     if name.startswith('segment'):
         return getattr(_segments, name)
+    if name.startswith(('notification', 'manual_')):
+        return getattr(_notifications, name)
     return getattr(_impl, name)

@@ -179,8 +179,9 @@ class EngineManager:
 
     # 1.1 adds ``forwarded`` (a record an engine passed to the node's
     # owner); 1.2 adds ``report_agent_stop`` (an agent stopping on
-    # purpose); see EngineAPI's version history.
-    target = messaging.Target(version='1.2')
+    # purpose); 1.3 adds ``process_notification`` and
+    # ``execute_decision`` (from the API); see EngineAPI's version history.
+    target = messaging.Target(version='1.3')
 
     def __init__(self, engine):
         """:param engine: :class:`vmguard.engine.service.Engine`."""
@@ -251,7 +252,6 @@ class EngineManager:
             return
         self.engine.submit(rec)
 
-
     def report_agent_stop(self, context, node, cycle, forwarded=False):
         """An agent stops on purpose (SPEC revision 2): its node is not
         judged silent until it reports again."""
@@ -266,6 +266,26 @@ class EngineManager:
             self._count('forwarded')
             return
         self.engine.submit(rec)
+
+
+    def process_notification(self, context, notification, forwarded=False):
+        """A notification of another monitor stored by the API (its
+        uuid); see :mod:`vmguard.engine.inbox`."""
+        if not isinstance(notification, str):
+            self.reject('notification', None, 'notification must be a '
+                        'uuid string, not %s' % type(notification).__name__)
+            return
+        self._count('notifications')
+        self.engine.inbox.notification(context, notification, forwarded)
+
+    def execute_decision(self, context, decision, forwarded=False):
+        """A manual decision stored by the API (its uuid)."""
+        if not isinstance(decision, str):
+            self.reject('decision', None, 'decision must be a uuid string, '
+                        'not %s' % type(decision).__name__)
+            return
+        self._count('manual_decisions')
+        self.engine.inbox.decision(context, decision, forwarded)
 
 
 class CountingDispatcher(messaging.RPCDispatcher):

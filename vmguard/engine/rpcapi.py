@@ -33,9 +33,13 @@ class EngineAPI:
     * 1.2 - ``report_agent_stop`` (cast): the agent of a node stops on
       purpose after its last reported cycle (SPEC Revision 2: its node is
       not judged silent until it reports again).
+    * 1.3 - ``process_notification`` and ``execute_decision`` (casts, from
+      the API): a notification of another monitor, a manual recovery,
+      stored by the API and run by the node's owner (an engine that is
+      not the owner casts it on with ``forwarded=True``).
     """
 
-    RPC_API_VERSION = '1.2'
+    RPC_API_VERSION = '1.3'
 
     def __init__(self, conf, transport=None, version_cap=None):
         target = messaging.Target(topic=conf.engine.topic,
@@ -70,3 +74,16 @@ class EngineAPI:
         """Engine to engine: pass a crash event to the node's owner."""
         cctxt = self.client.prepare(server=server, version='1.1')
         cctxt.cast(context, 'report_vm_event', event=event, forwarded=True)
+
+    def process_notification(self, context, notification, retry=None):
+        """Cast: the API stored notification ``notification`` (its uuid)
+        of another monitor; the owner of its node decides it."""
+        cctxt = self.client.prepare(version='1.3', retry=retry)
+        cctxt.cast(context, 'process_notification',
+                   notification=notification)
+
+    def execute_decision(self, context, decision, retry=None):
+        """Cast: the API stored the manual decision ``decision`` (its
+        uuid) with its pending recovery; the owner of its node runs it."""
+        cctxt = self.client.prepare(version='1.3', retry=retry)
+        cctxt.cast(context, 'execute_decision', decision=decision)

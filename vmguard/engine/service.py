@@ -38,6 +38,7 @@ from vmguard.common import metrics
 from vmguard.common import rpc
 from vmguard.db import api as db_api
 from vmguard.engine import coordination
+from vmguard.engine import inbox as inbox_mod
 from vmguard.engine import manager as engine_manager
 from vmguard.engine import notifications
 from vmguard.engine import persistence
@@ -143,6 +144,8 @@ class Engine:
             conf, 'vmguard-engine:%s' % self.host)
         self.recovery = recovery or DirectRecovery(None, self.notifier)
         self.api = api
+        # Notifications of other monitors, manual recoveries (the API's).
+        self.inbox = inbox_mod.Inbox(self)
         self.sync_writes = sync_writes
         self.writer = None
         self._lock = threading.Lock()
@@ -557,6 +560,7 @@ class EngineService:
             engine.rebalance(summaries)
             engine.sync_operator_switches(summaries)
             engine.tick()
+            engine.inbox.sweep()
         except db_exc.DBConnectionError as exc:
             LOG.warning('Periodic engine task: database unreachable; '
                         'retrying in %ss: %s',

@@ -24,6 +24,7 @@ from vmguard.policies import dashboard
 from vmguard.policies import decisions
 from vmguard.policies import events
 from vmguard.policies import nodes
+from vmguard.policies import notifications
 from vmguard.policies import recoveries
 from vmguard.policies import segments
 from vmguard.policies import settings
@@ -41,4 +42,5 @@ def list_rules():
         settings.list_rules(),
         dashboard.list_rules(),
         segments.list_rules(),
+        notifications.list_rules(),
     ))

@@ -27,7 +27,7 @@ STATUSES = sorted(db_api.RECOVERY_TRANSITIONS)
 
 _FILTERS = dict(
     node={'type': 'string', 'minLength': 1, 'maxLength': 255},
-    rule={'type': 'string', 'pattern': '^R[0-9]+$'},
+    rule={'type': 'string', 'pattern': '^(R[0-9]+|manual)$'},
     action={'type': 'string', 'enum': ACTIONS},
     since=util.SINCE,
 )

@@ -355,3 +355,47 @@ class SegmentHost(TimestampMixin, Base):
     reserved = sa.Column(sa.Boolean, nullable=False, default=False)
     activated_at = sa.Column(sa.DateTime, nullable=True)
     activated_reason = sa.Column(sa.String(255), nullable=True)
+
+
+class Notification(TimestampMixin, Base):
+    """A notification of another monitor (``POST /v1/notifications``).
+
+    ``client_id`` is the id its sender chose and is unique: a sender that
+    posts the same notification again (a retry, a second cluster node)
+    gets the stored one back and nothing is done twice. ``status``:
+    ``new`` (stored by the API), ``accepted`` (an engine took it; its
+    decisions are in ``decisions``), ``ignored`` or ``error`` (``message``
+    says why). See :mod:`vmguard.engine.inbox`.
+    """
+
+    __tablename__ = 'notifications'
+    __table_args__ = (
+        sa.UniqueConstraint('client_id', name='uniq_notifications0client_id'),
+        sa.Index('notifications_status_idx', 'status'),
+        sa.Index('notifications_node_idx', 'node'),
+    )
+
+    id = sa.Column(sa.BigInteger().with_variant(sa.Integer, 'sqlite'),
+                   primary_key=True, autoincrement=True)
+    uuid = sa.Column(sa.String(36), nullable=False, unique=True)
+    client_id = sa.Column(sa.String(64), nullable=False)
+    type = sa.Column(sa.String(16), nullable=False)
+    node = sa.Column(sa.String(255), nullable=False)
+    vm = sa.Column(sa.String(36), nullable=True)
+    service = sa.Column(sa.String(64), nullable=True)
+    # The libvirt crash reason of a vm_crashed notification.
+    reason = sa.Column(sa.String(32), nullable=True)
+    source = sa.Column(sa.String(64), nullable=True)
+    detail = sa.Column(sa.Text, nullable=True)
+    generated_at = sa.Column(sa.DateTime, nullable=True)
+    # Who posted it (Keystone user and project) and the request id.
+    user_id = sa.Column(sa.String(255), nullable=True)
+    project_id = sa.Column(sa.String(255), nullable=True)
+    request_id = sa.Column(sa.String(64), nullable=True)
+    status = sa.Column(sa.String(16), nullable=False, default='new')
+    message = sa.Column(sa.Text, nullable=True)
+    # The engine that took it, the cycle it was judged in, the decision
+    # uuids it made (a JSON list).
+    engine = sa.Column(sa.String(255), nullable=True)
+    cycle = sa.Column(sa.BigInteger, nullable=True)
+    decisions = sa.Column(sa.JSON, nullable=True)

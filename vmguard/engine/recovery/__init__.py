@@ -62,6 +62,11 @@ _SourceUp = moves._SourceUp
 
 # Decisions about one server, re-read from Nova before they run.
 SERVER_ACTIONS = frozenset(('reboot', 'evacuate'))
+# Rule of the decisions an operator asked for (POST .../recover).
+MANUAL_RULE = 'manual'
+# migrate_all decisions executed as fence, then evacuate: R9's silent
+# node (and another monitor's host_down) and an operator's node recovery.
+FENCED_RULES = frozenset(('R9', MANUAL_RULE))
 # Slack between vmguard's and Nova's clocks when looking for an action.
 CLOCK_SLACK = 2.0
 
@@ -479,11 +484,13 @@ class RecoveryExecutor(fence.FencingFlow, moves.MoveFlow):
     def _do_migrate_all(self, run):
         decision = run.decision
         node = decision.node
-        if decision.rule == 'R9':
-            guard = self._mass_failure(run)
-            if guard:
-                return 'escalated', guard
-            why = self._fence(run, node)
+        if decision.rule in FENCED_RULES:
+            if decision.rule == 'R9':
+                guard = self._mass_failure(run)
+                if guard:
+                    return 'escalated', guard
+            why = self._fence(run, node,
+                              asserted=decision.rule == MANUAL_RULE)
             if why:
                 return 'escalated', why
         service = self._call(self.driver.get_service, node)

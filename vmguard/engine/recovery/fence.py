@@ -31,6 +31,11 @@ its evidence in ``detail``:
 
 A step recorded ``done`` by an earlier attempt (an engine that died) is
 not run again.
+
+A manual node recovery (rule ``manual``, ``POST /v1/nodes/{name}/
+recover``) is fenced the same way, except that step 1 records what Nova
+says without waiting for it: the operator's word is the proof of death.
+The BMC's confirmation of the power off is still required.
 """
 
 import json
@@ -85,10 +90,26 @@ class FencingFlow:
                         len(silent), len(nodes), ', '.join(sorted(silent))))
         return None
 
-    def _check_compute_down(self, run, node):
-        """Step 1. Returns None when Nova says down, else why not."""
+    def _check_compute_down(self, run, node, asserted=False):
+        """Step 1. Returns None when Nova says down, else why not.
+
+        :param asserted: an operator asked for the recovery (rule
+            ``manual``): the node is dead on the operator's word; what
+            Nova says is recorded as evidence, not waited for.
+        """
         row, done = self._step(run, node, STEP_CHECK)
         if done:
+            return None
+        if asserted:
+            service = self._call(self.driver.get_service, node)
+            self._end_step(run, row, 'done', nova_state=service.state,
+                           nova_status=service.status,
+                           forced_down=service.forced_down,
+                           nova_updated_at=service.updated_at,
+                           verdict='dead on the operator\'s word')
+            LOG.info('Recovery %s: operator says %s is dead (Nova reports '
+                     'its nova-compute %s)', run.recovery.uuid, node,
+                     service.state)
             return None
         timeout = CONF.recovery.compute_down_timeout
         deadline = time.monotonic() + timeout
@@ -166,10 +187,13 @@ class FencingFlow:
         except fencing.FencingError as exc:
             return 'unknown (%s)' % exc
 
-    def _fence(self, run, node):
+    def _fence(self, run, node, asserted=False):
         """R9 steps 1-4. Returns None or why the node was not fenced
-        (then nothing after the failing step was done)."""
-        why = self._check_compute_down(run, node)
+        (then nothing after the failing step was done).
+
+        :param asserted: see :meth:`_check_compute_down`.
+        """
+        why = self._check_compute_down(run, node, asserted)
         if why:
             return why
         why = self._power_off(run, node)

@@ -29,7 +29,7 @@ EVENT_COLUMNS = ('id', 'node', 'cycle', 'vm', 'event', 'reason', 'source',
 def _add_filters(parser):
     parser.add_argument('--node', metavar='<node>', help='Only this node.')
     parser.add_argument('--rule', metavar='<rule>',
-                        help='Only this rule (R1 ... R9).')
+                        help='Only this rule (R1 ... R10, or manual).')
     parser.add_argument('--action', metavar='<action>', choices=ACTIONS,
                         help='Only this action.')
     parser.add_argument('--since', metavar='<ISO 8601>',

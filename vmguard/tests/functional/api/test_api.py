@@ -29,7 +29,7 @@ READS = [
     '/v1/nodes', '/v1/nodes/cmp-01', '/v1/nodes/cmp-01/states',
     '/v1/nodes/cmp-01/hardware', '/v1/nodes/cmp-01/hardware-changes',
     '/v1/vms', '/v1/vms/%s' % data.VM1, '/v1/events', '/v1/decisions',
-    '/v1/recoveries',
+    '/v1/recoveries', '/v1/notifications',
 ]
 WRITES = [
     ('/v1/nodes/cmp-01/maintenance', {'maintenance': True}),

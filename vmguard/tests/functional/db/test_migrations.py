@@ -58,7 +58,7 @@ class TestMigrationsMariaDB(_ModelsMigrationsSync,
         tables = set(sa.inspect(self.engine).get_table_names())
         self.assertTrue(set(models.Base.metadata.tables) <= tables,
                         tables)
-        self.assertEqual('0004_segments',
+        self.assertEqual('0005',
                          migration.version(engine=self.engine))
         # InnoDB everywhere: decisions rely on transactional unique keys.
         with self.engine.connect() as conn:
@@ -70,7 +70,7 @@ class TestMigrationsMariaDB(_ModelsMigrationsSync,
     def test_upgrade_is_idempotent(self):
         migration.upgrade('head', engine=self.engine)
         migration.upgrade('head', engine=self.engine)
-        self.assertEqual('0004_segments',
+        self.assertEqual('0005',
                          migration.version(engine=self.engine))
 
 
@@ -99,7 +99,7 @@ class TestDbSyncCommand(base.FunctionalTestCase):
              conf, 'db', 'sync'], capture_output=True, text=True,
             timeout=120, check=False)
         self.assertEqual(0, proc.returncode, proc.stderr)
-        self.assertIn('revision 0004_segments', proc.stdout)
+        self.assertIn('revision 0005', proc.stdout)
         return tmp
 
     def test_db_sync_sqlite_default(self):

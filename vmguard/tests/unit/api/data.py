@@ -135,7 +135,7 @@ def seed(context):
 TABLES = ('nodes', 'host_state_periods', 'hardware_items',
           'hardware_changes', 'external_items', 'service_states', 'vms',
           'vm_events', 'decisions', 'recoveries', 'recovery_actions',
-          'settings')
+          'settings', 'notifications')
 
 
 def dump(engine):

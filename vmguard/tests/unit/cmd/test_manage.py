@@ -44,7 +44,7 @@ class TestManageDb(base.TestCase):
         proc = self._manage('db', 'sync')
         self.assertEqual(0, proc.returncode, proc.stderr)
         proc = self._manage('db', 'version')
-        self.assertEqual('0004_segments', proc.stdout.strip())
+        self.assertEqual('0005', proc.stdout.strip())
 
         engine = sa.create_engine('sqlite:///%s/vmguard.sqlite' % self.tmp)
         self.addCleanup(engine.dispose)

@@ -752,3 +752,43 @@ class TestStormGuard(RecoveryTestCase):
         self.assertFalse(db_api.node_get(self.context, 'cmp-1').disabled)
         self.assertEqual('enabled', self.driver.services['cmp-1'].status)
         self.assertEqual([(decision.uuid, decision.reason)], self.alerts)
+
+
+class TestManualNodeRecovery(RecoveryTestCase):
+    """Rule ``manual`` (POST /v1/nodes/{name}/recover): fenced like R9,
+    on the operator's word instead of Nova's heartbeat."""
+
+    def test_fenced_and_evacuated_while_nova_says_up(self):
+        self.fencer.nodes.add('cmp-1')
+        self.driver.add_server('vm-a', 'cmp-1')
+        decision = self._decision('migrate_all', rule='manual',
+                                  reason='PSU alarm')
+        self.assertEqual('succeeded', self.executor.execute(decision))
+        self.assertEqual([('power_off', 'cmp-1'), ('wait_off', 'cmp-1')],
+                         self.fencer.log)
+        rows = db_api.recovery_action_list(self.context,
+                                           self._recovery(decision).id)
+        self.assertEqual(['check_compute', 'power_off', 'power_off_confirm',
+                          'force_down', 'evacuate'],
+                         [r.action for r in rows][:5])
+        check = json.loads(rows[0].detail)
+        self.assertEqual(('up', "dead on the operator's word"),
+                         (check['nova_state'], check['verdict']))
+        self.assertEqual('cmp-2', self.driver.servers['vm-a'].host)
+
+    def test_unconfirmed_power_off_escalates_without_evacuating(self):
+        self.fencer.nodes.add('cmp-1')
+        self.fencer.confirm = False
+        self.driver.add_server('vm-a', 'cmp-1')
+        decision = self._decision('migrate_all', rule='manual')
+        self.assertEqual('escalated', self.executor.execute(decision))
+        self.assertIn('did not confirm', self._recovery(decision).error)
+        self.assertEqual([], self.driver.calls_of('evacuate_server'))
+        self.assertEqual([], self.driver.calls_of('force_down_service'))
+
+    def test_maintenance_skips_it(self):
+        self.fencer.nodes.add('cmp-1')
+        self._node('cmp-1', maintenance=True)
+        decision = self._decision('migrate_all', rule='manual')
+        self.assertEqual('skipped', self.executor.execute(decision))
+        self.assertEqual([], self.fencer.log)
