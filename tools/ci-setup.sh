@@ -38,6 +38,9 @@ APT_PACKAGES="$APT_PACKAGES chromium chromium-driver"
 APT_PACKAGES="$APT_PACKAGES galera-4 rsync haproxy etcd-server etcd-client"
 # The test Nova's libvirt mode (stock LibvirtDriver): qemu-img.
 APT_PACKAGES="$APT_PACKAGES qemu-utils"
+# The test guest's QEMU guest agent (tools/qemu-test-env.sh copies qemu-ga
+# and its libraries into the guest's initramfs).
+APT_PACKAGES="$APT_PACKAGES qemu-guest-agent"
 if [ "$MODE" = all ]; then
     # The services the functional tests use, when not already running
     # (a machine may run them from elsewhere, e.g. containers).

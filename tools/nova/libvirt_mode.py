@@ -21,7 +21,11 @@ QEMU guests made by Nova (no panic device): the test guest of
 prints ``VMGUARD-READY``), served by the Glance stand-in as three images:
 kernel (``aki``), ramdisk (``ari``) and a small raw root disk whose
 ``kernel_id``/``ramdisk_id``/``os_command_line`` properties make Nova
-boot them directly.
+boot them directly. Two more images when the machine has ``qemu-ga``
+(Debian qemu-guest-agent): the guest with the QEMU guest agent
+(:data:`AGENT_RAMDISK_IMAGE`, ``initrd-agent.img``) and its root disk
+:data:`AGENT_DISK_IMAGE` with ``hw_qemu_guest_agent=yes``, for which Nova
+adds the agent's virtio-serial channel.
 
 The mode has its own run directory, ports, databases and RabbitMQ vhost
 (defaults below), so it runs beside the normal test Nova and never
@@ -59,6 +63,8 @@ FLAVOR = 'vmguard-lv'
 KERNEL_IMAGE = '6d0c1f7e-5b1a-4c59-9d1e-7a0e00000001'
 RAMDISK_IMAGE = '6d0c1f7e-5b1a-4c59-9d1e-7a0e00000002'
 DISK_IMAGE = '6d0c1f7e-5b1a-4c59-9d1e-7a0e00000003'
+AGENT_RAMDISK_IMAGE = '6d0c1f7e-5b1a-4c59-9d1e-7a0e00000004'
+AGENT_DISK_IMAGE = '6d0c1f7e-5b1a-4c59-9d1e-7a0e00000005'
 #: The guest's kernel command line (as vmguard/bench/qemu.py's guests):
 #: serial console, no reboot after a panic, panic on an NMI.
 CMDLINE = ('console=ttyS0 panic=0 unknown_nmi_panic=1 quiet '
@@ -78,6 +84,11 @@ virt_type = qemu
 connection_uri = qemu:///system
 cpu_mode = none
 inject_partition = -2
+# Raw instance disks (no qcow2 overlay on a cached base): a hard reboot
+# then reads the disks' sizes from the file system instead of running
+# `qemu-img info` three times (each through a new Python interpreter,
+# oslo.concurrency's prlimit) before it starts the domain again.
+images_type = flat
 [workarounds]
 disable_rootwrap = true
 [nova_sys_admin]
@@ -155,10 +166,37 @@ def prepare_images(run):
                                     'ramdisk_id': RAMDISK_IMAGE,
                                     'os_command_line': CMDLINE}},
     }
+    if env.get('INITRD_AGENT'):
+        catalogue[AGENT_RAMDISK_IMAGE] = {
+            'name': 'vmguard-guest-agent-ramdisk',
+            'path': env['INITRD_AGENT'], 'disk_format': 'ari',
+            'container_format': 'ari'}
+        catalogue[AGENT_DISK_IMAGE] = {
+            'name': 'vmguard-guest-agent', 'path': disk,
+            'disk_format': 'raw', 'container_format': 'bare',
+            'properties': {'kernel_id': KERNEL_IMAGE,
+                           'ramdisk_id': AGENT_RAMDISK_IMAGE,
+                           'os_command_line': CMDLINE,
+                           'hw_qemu_guest_agent': 'yes'}}
     path = os.path.join(run, 'images.json')
     with open(path, 'w') as f:
         json.dump(catalogue, f)
     return path
+
+
+def catalogue_current(run):
+    """The Glance stand-in's catalogue has the guest-agent images if
+    the machine has qemu-ga (installed since the catalogue was written:
+    the stand-in must start again with them)."""
+    try:
+        with open(os.path.join(run, 'images.json')) as f:
+            catalogue = json.load(f)
+    except (OSError, ValueError):
+        return False
+    has_ga = subprocess.run(
+        ['sh', '-c', 'command -v qemu-ga || test -x /usr/sbin/qemu-ga'],
+        capture_output=True).returncode == 0
+    return AGENT_DISK_IMAGE in catalogue or not has_ga
 
 
 def destroy_domains():
@@ -178,8 +216,17 @@ def flavor_body():
 
 
 def environment(run):
-    """What novactl's environment adds in this mode."""
+    """What novactl's environment adds in this mode (``agent_image``:
+    None when the machine has no qemu-ga)."""
+    agent_image = None
+    try:
+        with open(os.path.join(run, 'images.json')) as f:
+            if AGENT_DISK_IMAGE in json.load(f):
+                agent_image = AGENT_DISK_IMAGE
+    except (OSError, ValueError):
+        pass
     return {'host': HOST, 'flavor': FLAVOR, 'image': DISK_IMAGE,
+            'agent_image': agent_image,
             'availability_zone': 'nova:%s' % HOST,
             'instances_path': instances_path(run),
             'console_log': os.path.join(instances_path(run), '{uuid}',

@@ -374,7 +374,14 @@ def _configs_current():
     started again)."""
     try:
         with open(_path('nova.conf')) as f:
-            return f.read() == NOVA_CONF.format(**_config_values())
+            if f.read() != NOVA_CONF.format(**_config_values()):
+                return False
+        if libvirt_mode.ENABLED:
+            with open(_path('compute-%s.conf' % libvirt_mode.HOST)) as f:
+                if f.read() != _libvirt_config():
+                    return False
+            return libvirt_mode.catalogue_current(RUN)
+        return True
     except OSError:
         return False
 
@@ -395,13 +402,15 @@ def _write_configs():
         _write_libvirt_config()
 
 
+def _libvirt_config():
+    conf = _path('compute-%s.conf' % libvirt_mode.HOST)
+    return libvirt_mode.compute_conf(RUN, VENV, [_path('nova.conf'), conf])
+
+
 def _write_libvirt_config():
-    host = libvirt_mode.HOST
-    conf = _path('compute-%s.conf' % host)
     os.makedirs(libvirt_mode.instances_path(RUN), exist_ok=True)
-    with open(conf, 'w') as f:
-        f.write(libvirt_mode.compute_conf(RUN, VENV,
-                                          [_path('nova.conf'), conf]))
+    with open(_path('compute-%s.conf' % libvirt_mode.HOST), 'w') as f:
+        f.write(_libvirt_config())
 
 
 def _create_databases():

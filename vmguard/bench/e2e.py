@@ -283,7 +283,7 @@ nova_listener = false
 emit = true
 [recovery]
 compute_driver = nova
-poll_interval = 0.1
+poll_interval = {poll}
 retry_interval = 0.5
 action_timeout = 120
 [nova]
@@ -307,6 +307,11 @@ class Bench:
         self.db = None
         self.engine_proc = None
         self.baseline_server = None
+        #: [recovery] poll_interval of the engine: variant B stamps the
+        #: end of a move when the engine sees it, so it looks often.
+        self.recovery_poll_interval = 0.1
+        #: Seconds between two looks (SQL) at a recovery's end.
+        self.end_wait_interval = 0.02
 
     def progress(self, text):
         _progress(self.t0, text)
@@ -461,6 +466,7 @@ class Bench:
                 db=db_url, engine_topic=self.conf.engine.topic,
                 agent_topic=self.conf.agent.topic,
                 cycle=self.args.cycle_interval,
+                poll=self.recovery_poll_interval,
                 nova=self.env['endpoint']))
         self.progress('starting vmguard-engine (%s)' % path)
         self.engine_log = open(os.path.join(self.state, 'engine.out'), 'wb')
@@ -515,7 +521,7 @@ class Bench:
                            'and log:\n%s' % (self.engine_proc.returncode,
                                              tail))
 
-    def _wait(self, what, check, timeout):
+    def _wait(self, what, check, timeout, interval=0.02):
         deadline = time.monotonic() + timeout
         while True:
             self._engine_alive()
@@ -525,7 +531,7 @@ class Bench:
             if time.monotonic() > deadline:
                 raise RuntimeError('timed out after %ss waiting for %s'
                                    % (timeout, what))
-            time.sleep(0.02)
+            time.sleep(interval)
 
     def _wait_nodes(self, state, hosts=None, timeout=90):
         hosts = hosts or self.hosts
@@ -664,7 +670,7 @@ class Bench:
         # The recovery's end (the engine waits for the server).
         self._wait('the recovery of %s to end' % data['uuid'],
                    lambda: (self._actions(data['uuid']) or [[None] * 6])[0][5]
-                   in final, timeout)
+                   in final, timeout, interval=self.end_wait_interval)
         sample['ok'] = True
         return sample
 

@@ -21,6 +21,13 @@ decides R1; Nova's libvirt driver hard-reboots the domain; the guest's
 console shows it booted again. Checked from the outside: the domain XML
 Nova wrote, the JSON the benchmark wrote, Nova's instance actions, the
 domain's new run and its console log. Timings are not asserted.
+
+The same with a hung guest (``e2e_stock --fault hang``): the server boots
+the image with ``hw_qemu_guest_agent=yes``, the QEMU guest agent inside
+the guest is stopped (SIGSTOP, sent through the agent's own guest-exec),
+the agent's guest agent detector reports the domain hung after
+``hang_cycles`` unanswered pings, R1, Nova hard-reboots, the guest and a
+new guest agent answer again.
 """
 
 import json
@@ -30,6 +37,7 @@ import sys
 
 import fixtures
 import libvirt
+import libvirt_qemu
 
 from vmguard.compute import base as compute_base
 from vmguard.compute import nova
@@ -39,7 +47,8 @@ from vmguard.tests.functional.nova import fixtures as nova_fixtures
 TIMEOUT = 480
 
 
-class TestStockGuestPanic(func_base.FunctionalTestCase):
+class StockGuestTestCase(func_base.FunctionalTestCase):
+    """The test Nova in its libvirt mode and vmguard's e2e_stock run."""
 
     def setUp(self):
         super().setUp()
@@ -60,13 +69,15 @@ class TestStockGuestPanic(func_base.FunctionalTestCase):
             '/servers/%s' % server_id, 'DELETE', microversion='2.95',
             raise_exc=False)
 
-    def test_panic_seen_on_console_and_nova_reboots_the_domain(self):
+    def run_bench(self, *args):
+        """One crash through ``python -m vmguard.bench e2e_stock``; its
+        JSON result (the server is deleted at the test's end)."""
         out = os.path.join(self.useFixture(fixtures.TempDir()).path,
                            'c.json')
         proc = subprocess.run(
             [sys.executable, '-m', 'vmguard.bench', 'e2e_stock',
              '--crashes', '1', '--warmup', '0', '--baseline', '0',
-             '--keep-servers', '--json', out],
+             '--keep-servers', '--json', out] + list(args),
             capture_output=True, timeout=TIMEOUT, check=False)
         stderr = proc.stderr.decode('utf-8', 'replace')
         self.assertTrue(os.path.exists(out),
@@ -74,10 +85,17 @@ class TestStockGuestPanic(func_base.FunctionalTestCase):
                         % (proc.returncode, stderr[-4000:]))
         with open(out) as f:
             result = json.load(f)
-        server_id = result['server']
-        self.addCleanup(self._delete, server_id)
+        self.addCleanup(self._delete, result['server'])
         self.assertEqual(0, proc.returncode, '%s\n%s' % (
             proc.stdout.decode('utf-8', 'replace'), stderr[-4000:]))
+        return result
+
+
+class TestStockGuestPanic(StockGuestTestCase):
+
+    def test_panic_seen_on_console_and_nova_reboots_the_domain(self):
+        result = self.run_bench()
+        server_id = result['server']
 
         # The domain is Nova's: named by its template, no panic device.
         dom = self.conn.lookupByUUIDString(server_id)
@@ -114,6 +132,68 @@ class TestStockGuestPanic(func_base.FunctionalTestCase):
         # Nova's log is truncated when the domain starts: the panic text
         # belonged to the previous run.
         self.assertNotIn(b'Kernel panic', console)
+        server = self.nova.get_server(server_id)
+        self.assertEqual(('ACTIVE', result['crash_host']),
+                         (server.status, server.host))
+
+
+class TestStockGuestAgentHang(StockGuestTestCase):
+    """A guest Nova booted with the QEMU guest agent hangs (its agent is
+    stopped inside the guest); the guest agent detector reports it hung,
+    R1, Nova hard-reboots the domain, the guest and its agent come back.
+    """
+
+    HANG_CYCLES = 2
+
+    def test_hung_guest_agent_is_rebooted_by_nova(self):
+        result = self.run_bench('--fault', 'hang', '--hang-cycles',
+                                str(self.HANG_CYCLES))
+        server_id = result['server']
+        self.assertEqual('hang', result['fault'])
+
+        # Nova's domain, with the agent's channel it adds for an image
+        # with hw_qemu_guest_agent=yes, and no panic device.
+        dom = self.conn.lookupByUUIDString(server_id)
+        self.assertTrue(dom.name().startswith('vmguard-lv-'), dom.name())
+        xml = dom.XMLDesc(0)
+        self.assertIn("name='org.qemu.guest_agent.0'", xml)
+        self.assertNotIn('<panic', xml)
+
+        [crash] = result['crashes']
+        self.assertTrue(crash['ok'], crash)
+        # Neither libvirt (the domain kept running) nor the console told:
+        # the guest agent's silence did, after hang_cycles cycles of 1 s
+        # (the first silent ping at the earliest right after the freeze).
+        self.assertIsNone(crash['t_libvirt'])
+        self.assertEqual('guest-agent', crash['source'])
+        self.assertGreater(crash['t_agent'] - crash['t_nmi'],
+                           self.HANG_CYCLES - 1)
+        self.assertLess(crash['t_agent'], crash['t_decision'])
+        self.assertEqual(('R1', 'reboot', server_id, 'reboot'),
+                         (crash['rule'], crash['action'], crash['vm'],
+                          crash['nova_action']))
+        [reason] = result['checks']['reasons']
+        self.assertIn('hung', reason)
+        reboots = [a.request_id for a in
+                   self.nova.list_instance_actions(server_id)
+                   if a.action == compute_base.ACTION_REBOOT]
+        self.assertEqual([crash['request_id']], reboots)
+        self.assertEqual([['R1', 'reboot']], result['checks']['decisions'])
+
+        # A new run of the domain after the 202, the guest booted in it
+        # and its agent (a new process: the stopped one died with the
+        # old run) answers.
+        self.assertLess(crash['t_accepted'], crash['t_running'])
+        self.assertLess(crash['t_running'], crash['t_ready'])
+        state, _reason = dom.state()
+        self.assertEqual(libvirt.VIR_DOMAIN_RUNNING, state)
+        with open(result['console'], 'rb') as f:
+            console = f.read()
+        self.assertIn(b'VMGUARD-AGENT', console)
+        self.assertIn(b'VMGUARD-READY', console)
+        answer = libvirt_qemu.qemuAgentCommand(
+            dom, json.dumps({'execute': 'guest-ping'}), 5, 0)
+        self.assertEqual({'return': {}}, json.loads(answer))
         server = self.nova.get_server(server_id)
         self.assertEqual(('ACTIVE', result['crash_host']),
                          (server.status, server.host))
