@@ -36,16 +36,20 @@ class TestSchemaNotSynced(base.APITestCase):
     seed = False
 
     def configure(self):
-        # The database of the fixture, taken back to revision 0002.
+        # The database of the fixture, taken back to revision 0003: the
+        # tables of the later revisions dropped, so that the upgrade
+        # below really creates them again.
         with self.db.engine.begin() as conn:
+            for table in ('notifications', 'segment_hosts', 'segments'):
+                conn.exec_driver_sql('DROP TABLE IF EXISTS %s' % table)
             conn.exec_driver_sql("UPDATE alembic_version SET "
-                                 "version_num = '0002'")
+                                 "version_num = '0003'")
 
     def test_503_until_db_sync(self):
         self.assertEqual(200, self.get('/').status_code)
         resp = self.get('/v1/nodes')
         self.assertError(resp, 503, 'vmguard.service_unavailable',
-                         ['revision 0002', migration.head(),
+                         ['revision 0003', migration.head(),
                           'vmguard-manage db sync'])
         self.assertEqual('30', resp.headers['Retry-After'])
         migration.upgrade('head', engine=self.db.engine)
