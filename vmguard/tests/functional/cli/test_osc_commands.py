@@ -15,76 +15,16 @@
 with the sample rows, and the microversion negotiated with it."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 
-import requests
-
-from vmguard.tests.functional import base
+from vmguard.tests.functional.cli import base as cli_base
 from vmguard.tests.unit.api import data
 
-BIN = os.path.dirname(sys.executable)
 
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-class TestOSCCommands(base.FunctionalTestCase):
+class TestOSCCommands(cli_base.OSCTestCase):
 
     def setUp(self):
         super().setUp()
-        self.db = self.mariadb()
         self.sample = data.seed(self.context)
-        tmp = tempfile.mkdtemp(prefix='vmguard-osc-')
-        self.addCleanup(subprocess.run, ['rm', '-rf', tmp], check=False)
-        port = _free_port()
-        self.url = 'http://127.0.0.1:%d' % port
-        conf = os.path.join(tmp, 'vmguard.conf')
-        with open(conf, 'w') as f:
-            f.write('[DEFAULT]\nlog_file = %s\n[database]\nconnection = %s\n'
-                    '[api]\nauth_strategy = noauth\nhost_ip = 127.0.0.1\n'
-                    'port = %d\n' % (os.path.join(tmp, 'api.log'),
-                                     self.db.url, port))
-        proc = subprocess.Popen(
-            [os.path.join(BIN, 'vmguard-api'), '--config-file', conf],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def stop():
-            proc.terminate()
-            proc.wait(30)
-        self.addCleanup(stop)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(self.url + '/', timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    self.fail('vmguard-api did not start')
-                time.sleep(0.1)
-
-    def osc(self, *args, debug=False):
-        cmd = [os.path.join(BIN, 'openstack'), '--os-auth-type', 'none',
-               '--os-endpoint', self.url]
-        if debug:
-            cmd.append('--debug')
-        cmd += ['vmguard'] + list(args)
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith('OS_')}
-        proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=120, env=env, check=False)
-        self.assertEqual(0, proc.returncode,
-                         '%s: %s' % (' '.join(args), proc.stderr[-2000:]))
-        if debug:
-            return proc
-        return json.loads(proc.stdout)
 
     def test_vm_list_and_show(self):
         vms = self.osc('vm', 'list', '-f', 'json')

@@ -13,74 +13,11 @@
 """``openstack vmguard segment ...`` through the real ``openstack``
 command against a real vmguard-api (noauth) on MariaDB."""
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-
-import requests
-
 from vmguard.db import api as db_api
-from vmguard.tests.functional import base
-
-BIN = os.path.dirname(sys.executable)
+from vmguard.tests.functional.cli import base as cli_base
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-class TestOSCSegments(base.FunctionalTestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.db = self.mariadb()
-        tmp = tempfile.mkdtemp(prefix='vmguard-osc-')
-        self.addCleanup(subprocess.run, ['rm', '-rf', tmp], check=False)
-        port = _free_port()
-        self.url = 'http://127.0.0.1:%d' % port
-        conf = os.path.join(tmp, 'vmguard.conf')
-        with open(conf, 'w') as f:
-            f.write('[DEFAULT]\nlog_file = %s\n[database]\nconnection = %s\n'
-                    '[api]\nauth_strategy = noauth\nhost_ip = 127.0.0.1\n'
-                    'port = %d\n' % (os.path.join(tmp, 'api.log'),
-                                     self.db.url, port))
-        proc = subprocess.Popen(
-            [os.path.join(BIN, 'vmguard-api'), '--config-file', conf],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def stop():
-            proc.terminate()
-            proc.wait(30)
-        self.addCleanup(stop)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(self.url + '/', timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    self.fail('vmguard-api did not start')
-                time.sleep(0.1)
-
-    def run_osc(self, *args):
-        cmd = [os.path.join(BIN, 'openstack'), '--os-auth-type', 'none',
-               '--os-endpoint', self.url, 'vmguard'] + list(args)
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith('OS_')}
-        return subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=120, env=env, check=False)
-
-    def osc(self, *args):
-        proc = self.run_osc(*args)
-        self.assertEqual(0, proc.returncode,
-                         '%s: %s' % (' '.join(args), proc.stderr[-2000:]))
-        return json.loads(proc.stdout) if proc.stdout.strip() else None
+class TestOSCSegments(cli_base.OSCTestCase):
 
     def test_segment_lifecycle(self):
         created = self.osc('segment', 'create', 'rack-a',
