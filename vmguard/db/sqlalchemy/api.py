@@ -180,6 +180,21 @@ def node_update(context, name, values):
     return node
 
 
+def _add_once(context, row, column, value):
+    """Insert ``row`` unless a row with ``column == value`` (a unique key)
+    exists: (the row stored, created). The existing row is returned and
+    nothing is written when another writer was first."""
+    try:
+        with context.session.begin_nested():
+            context.session.add(row)
+            context.session.flush()
+    except db_exc.DBDuplicateEntry:
+        existing = context.session.execute(
+            sa.select(type(row)).where(column == value)).scalar_one()
+        return existing, False
+    return row, True
+
+
 # --- decisions and recoveries ------------------------------------------------
 
 @retry_on_deadlock
@@ -193,17 +208,11 @@ def decision_create(context, values):
     """
     values = dict(values)
     values.setdefault('uuid', uuidutils.generate_uuid())
-    decision = models.Decision(**values)
-    try:
-        with context.session.begin_nested():
-            context.session.add(decision)
-            context.session.flush()
-    except db_exc.DBDuplicateEntry:
-        existing = context.session.execute(
-            sa.select(models.Decision).where(
-                models.Decision.incident_key == values['incident_key'])
-        ).scalar_one()
-        return existing, False
+    decision, created = _add_once(context, models.Decision(**values),
+                                 models.Decision.incident_key,
+                                 values['incident_key'])
+    if not created:
+        return decision, False
     recovery = models.Recovery(uuid=uuidutils.generate_uuid(),
                                decision_id=decision.id, status='pending',
                                attempts=0)

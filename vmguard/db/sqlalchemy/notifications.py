@@ -42,18 +42,8 @@ def notification_create(context, values):
     values = dict(values)
     values.setdefault('uuid', uuidutils.generate_uuid())
     values.setdefault('status', 'new')
-    row = models.Notification(**values)
-    try:
-        with context.session.begin_nested():
-            context.session.add(row)
-            context.session.flush()
-    except db_exc.DBDuplicateEntry:
-        existing = context.session.execute(
-            sa.select(models.Notification).where(
-                models.Notification.client_id == values['client_id'])
-        ).scalar_one()
-        return existing, False
-    return row, True
+    return _api._add_once(context, models.Notification(**values),
+                         models.Notification.client_id, values['client_id'])
 
 
 def _get(session, column, value):
