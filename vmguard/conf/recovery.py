@@ -92,6 +92,31 @@ opts = [
                      'metadata or their flavor\'s extra specs) are '
                      'recovered (true) or left alone (false, then only '
                      'servers with vmguard:protect=true are).'),
+    cfg.IntOpt('server_view_max_age', default=900, min=0, max=86400,
+               help='Seconds for which what Nova last said of a server '
+                    '(its instance notifications, which the engine '
+                    'receives with [notifications] nova_listener, or '
+                    'vmguard\'s own last read) stands in for a new read '
+                    'before a reboot or an evacuation: when that view '
+                    'is younger and says the server is protected, in no '
+                    'Nova task and not stopped or in error, the action '
+                    'is requested without a GET /servers/{id} first '
+                    '(one Nova API round trip less between a crash and '
+                    'its reboot). An older view, one that says leave '
+                    'it alone, or none: the server is read again. Needs '
+                    'Nova\'s notify_on_state_change (every change of a '
+                    'server, metadata included, is then notified). 0: '
+                    'always read.'),
+    cfg.IntOpt('server_view_refresh_interval', default=300, min=0,
+               max=86400,
+               help='Seconds between two reads of the servers of each '
+                    'node this engine judges (one GET /servers/detail '
+                    'per node, spread over the interval), which keep '
+                    'the view of a server Nova has not notified about '
+                    'for a while younger than server_view_max_age. '
+                    'Must be below server_view_max_age to keep every '
+                    'view fresh. 0: only notifications and recoveries '
+                    'refresh views.'),
     cfg.BoolOpt('recover_error_state', default=False,
                 help='Recover (reboot or move) servers whose Nova vm_state '
                      'is error. False: such servers are skipped and left '

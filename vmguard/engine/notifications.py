@@ -176,10 +176,15 @@ class NovaNotificationEndpoint:
     filter_rule = messaging.NotificationFilter(
         event_type=r'^(instance|service|compute_task)\.')
 
-    def __init__(self, engine, services=None, clock=time.monotonic):
-        """:param engine: :class:`vmguard.engine.service.Engine`."""
+    def __init__(self, engine, services=None, clock=time.monotonic,
+                 views=None):
+        """:param engine: :class:`vmguard.engine.service.Engine`.
+        :param views: a :class:`vmguard.engine.recovery.views.ServerViews`
+            given every instance payload (the recovery's view of Nova).
+        """
         self.engine = engine
         self.services = services or ComputeServices()
+        self.views = views
         self._clock = clock
         self._lock = threading.Lock()
         # uuid -> (task state, deadline); heap of (deadline, uuid)
@@ -292,6 +297,8 @@ class NovaNotificationEndpoint:
             # Set, cleared, or confirmed (a new deadline); a carried
             # crash-dump grace keeps its own deadline.
             self._remember(uuid, task_state)
+        if self.views is not None:
+            self.views.notified(data, task_state, deleted=deleted)
         values = {'task_state': task_state}
         flavor = _data(data.get('flavor'))
         if flavor:
@@ -421,7 +428,8 @@ def get_nova_listener(conf, engine, transport=None):
         directory = getattr(engine, 'directory', None)
         if directory is not None:
             services.guard(directory)
-    endpoint = NovaNotificationEndpoint(engine, services)
+    endpoint = NovaNotificationEndpoint(
+        engine, services, views=getattr(engine, 'server_views', None))
     pool = '%s.%s' % (conf.notifications.pool, conf.host)
     listener = messaging.get_notification_listener(
         transport, targets, [endpoint], executor='threading', pool=pool,

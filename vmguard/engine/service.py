@@ -150,6 +150,8 @@ class Engine:
         self.writer = None
         self._lock = threading.Lock()
         self._adopted = set()
+        # ServerViews of the recovery executor (set by EngineService).
+        self.server_views = None
         # Records the judgment refused (clock skew, unknown node).
         self.rejected = 0
         # Records are judged in arrival order by one thread (see submit).
@@ -224,6 +226,11 @@ class Engine:
             self.pipeline.import_node_state(name, state, now)
             LOG.info('Node %s taken over at cycle %s', name,
                      state.get('last_cycle'))
+
+    def adopted_nodes(self):
+        """The names of the nodes this engine judges now."""
+        with self._lock:
+            return set(self._adopted)
 
     def rebalance(self, summaries=None):
         """Adopt the stored nodes this engine owns now; drop the others."""
@@ -502,6 +509,7 @@ class EngineService:
         self.rpc_server = None
         self.listener = None
         self.nova_endpoint = None
+        self.view_refresher = None
         self.engine = None
         self.manager = None
         self._last_purge = time.monotonic()
@@ -522,6 +530,9 @@ class EngineService:
         coordinator.start()
         self.engine = Engine(conf, coordinator=coordinator,
                              recovery=recovery, notifier=notifier, api=api)
+        # What Nova last said of each server: given every instance
+        # notification, read by the recovery before it acts.
+        self.engine.server_views = getattr(executor, 'views', None)
         self.engine.writer = persistence.BatchWriter(self.engine.persister)
         self.engine.writer.start()
         self.engine.start_judge_thread()
@@ -540,6 +551,13 @@ class EngineService:
                 notifications.get_nova_listener(conf, self.engine))
             self.listener.start()
         recovery.start()
+        if self.engine.server_views is not None:
+            from vmguard.engine.recovery import views as views_mod
+            self.view_refresher = views_mod.ViewRefresher(
+                self.engine.server_views, executor.driver,
+                self.engine.adopted_nodes,
+                conf.recovery.server_view_refresh_interval)
+            self.view_refresher.start()
         thread = threading.Thread(target=self._periodic, daemon=True,
                                   name='vmguard-engine-periodic')
         thread.start()
@@ -589,6 +607,10 @@ class EngineService:
         if self.nova_endpoint is not None:
             out.update({'nova_%s' % k: v for k, v in
                         self.nova_endpoint.stats.items()})
+        views = getattr(self.engine, 'server_views', None)
+        if views is not None:
+            out.update({'server_views_%s' % k: v for k, v in
+                        views.stats.items()})
         return out
 
     def stop(self):
@@ -604,6 +626,8 @@ class EngineService:
                     LOG.warning('Error stopping a server', exc_info=True)
         for thread in self._threads:
             thread.join(10)
+        if self.view_refresher is not None:
+            self.view_refresher.stop()
         if self.engine is not None:
             self.engine.stop_judge_thread()
             if self.engine.writer is not None:

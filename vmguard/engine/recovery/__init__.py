@@ -49,6 +49,7 @@ from vmguard.engine.recovery import guards
 from vmguard.engine.recovery import moves
 from vmguard.engine.recovery import priority
 from vmguard.engine.recovery import restart  # noqa: F401  (handler)
+from vmguard.engine.recovery import views as views_mod
 from vmguard.engine import targets
 
 LOG = logging.getLogger(__name__)
@@ -105,7 +106,8 @@ class RecoveryExecutor(fence.FencingFlow, moves.MoveFlow):
     """
 
     def __init__(self, driver=None, owner=None, fencer=None,
-                 target_selector=None, sleep=time.sleep, alerter=None):
+                 target_selector=None, sleep=time.sleep, alerter=None,
+                 views=None):
         self.driver = driver if driver is not None else base.load_driver()
         self.owner = owner or CONF.host
         self.fencers = fencing.as_fencer_set(fencer)
@@ -115,6 +117,9 @@ class RecoveryExecutor(fence.FencingFlow, moves.MoveFlow):
         self._sleep = sleep
         self._alert_hooks = []
         self.alerter = alerter or alerts.AlertSender()
+        # What Nova last said of each server (its notifications, our
+        # reads): a crash's reboot need not wait for a GET.
+        self.views = views if views is not None else views_mod.ServerViews()
         self._handlers = {
             'reboot': self._do_reboot,
             'evacuate': self._do_evacuate,
@@ -275,19 +280,41 @@ class RecoveryExecutor(fence.FencingFlow, moves.MoveFlow):
             return None
 
     def _server_skip(self, decision):
-        """Re-read the decision's server from Nova: why it must be left
-        alone, or None.
+        """Why the decision's server must be left alone, or None.
 
-        Retried like any Compute call (``[recovery] retries``); when Nova
-        still cannot tell, the ComputeError ends the recovery as failed
-        (and alerted): vmguard never acts on a server whose protection and
-        state it could not read.
+        What Nova last said of it (:mod:`vmguard.engine.recovery.views`)
+        is enough when it is younger than ``[recovery]
+        server_view_max_age`` and says "act"; otherwise the server is
+        re-read from Nova, retried like any Compute call (``[recovery]
+        retries``); when Nova still cannot tell, the ComputeError ends the
+        recovery as failed (and alerted): vmguard never acts on a server
+        whose protection and state it could not read.
         """
         if not decision.vm or decision.action not in SERVER_ACTIONS:
             return None
-        server = self._call(self.driver.get_server, decision.vm)
-        return guards.skip_reason(server,
-                                  starts=decision.action == 'reboot')
+        starts = decision.action == 'reboot'
+        held = self.views.fresh(decision.vm,
+                                CONF.recovery.server_view_max_age)
+        if held is not None:
+            view, age = held
+            if guards.skip_reason(view, starts=starts) is None:
+                LOG.debug('Server %s: Nova\'s state of %.1fs ago (%s, no '
+                          'task, protected) used without a new read',
+                          decision.vm, age, view.vm_state)
+                return None
+        server = self._read_server(decision.vm)
+        return guards.skip_reason(server, starts=starts)
+
+    def _read_server(self, server_id, retried=True):
+        """GET the server (retried unless ``retried`` is false); what it
+        says is kept as the server's view."""
+        since = self.views.now()
+        if retried:
+            server = self._call(self.driver.get_server, server_id)
+        else:
+            server = self.driver.get_server(server_id)
+        self.views.read(server, since)
+        return server
 
     def _alert(self, decision, recovery, status, message):
         LOG.error('ALERT: recovery %s %s: %s on %s (rule %s, vm %s, '
@@ -434,7 +461,7 @@ class RecoveryExecutor(fence.FencingFlow, moves.MoveFlow):
         last = None
         while True:
             try:
-                last = self.driver.get_server(server_id)
+                last = self._read_server(server_id, retried=False)
                 if done(last):
                     return last
             except base.ComputeUnavailable as exc:

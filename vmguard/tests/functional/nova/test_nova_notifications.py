@@ -247,6 +247,73 @@ class TestNovaSends(NovaNotificationsTestCase):
         self.assertEqual(1, len([r for r in db_api.decision_list(
             self.context) if r.vm == server]))
 
+    def test_views_follow_nova_and_spare_the_read_before_a_reboot(self):
+        """Issue 19: Nova's instance notifications keep the recovery's
+        view of a server (metadata included); a crash of a server the view
+        says may be rebooted goes to Nova without a GET first, and one the
+        view says to leave alone is read again (and left alone)."""
+        views = self.svc.engine.server_views
+        kept = self._server('cmp-1')
+        opted_out = self._server('cmp-1')
+        self._cast_cycle({'cmp-1': [(kept, 'running', None),
+                                    (opted_out, 'running', None)]})
+        self._nova('POST', '/servers/%s/metadata' % opted_out,
+                   {'metadata': {'vmguard:protect': 'false'}})
+        # The metadata update is an instance.update of the real Nova.
+
+        def opted_out_in_view():
+            held = views.fresh(opted_out, 60)
+            if held and held[0].metadata.get('vmguard:protect') == 'false':
+                return held[0]
+            return None
+        view = wait_for(opted_out_in_view,
+                        what='the metadata update in the view')
+        self.assertEqual('active', view.vm_state)
+        held = views.fresh(kept, 60)
+        self.assertIsNotNone(held, 'no view of a server Nova notified')
+        self.assertEqual(('active', None, {}),
+                         (held[0].vm_state, held[0].task_state,
+                          held[0].metadata))
+        calls = []
+        lock = threading.Lock()
+
+        def recorded(name, fn):
+            def call(server_id, *args, **kwargs):
+                if threading.current_thread() is not threading.main_thread():
+                    with lock:
+                        calls.append((name, server_id))
+                return fn(server_id, *args, **kwargs)
+            return call
+        self.driver.get_server = recorded('get', self.driver.get_server)
+        self.driver.reboot_server = recorded('reboot',
+                                             self.driver.reboot_server)
+        before = len(self._reboots(kept))
+        for _ in range(3):
+            self._cast_cycle({'cmp-1': [(kept, 'crashed', 'panicked'),
+                                        (opted_out, 'crashed', 'panicked')]})
+        wait_for(lambda: len(self._reboots(kept)) > before,
+                 what='the hard reboot in Nova')
+
+        def decisions():
+            rows = {r.vm: r for r in db_api.decision_list(self.context)
+                    if r.vm in (kept, opted_out)}
+            return rows if len(rows) == 2 else None
+        rows = wait_for(decisions, what='two decisions')
+
+        def skipped():
+            rec = db_api.recovery_get_by_decision(self.context,
+                                                  rows[opted_out].id)
+            return rec if rec.status == 'skipped' else None
+        rec = wait_for(skipped, what='the opted-out recovery skipped')
+        self.assertEqual('not protected', rec.error)
+        with lock:
+            of_kept = [c[0] for c in calls if c[1] == kept]
+            of_out = [c[0] for c in calls if c[1] == opted_out]
+        self.assertEqual('reboot', of_kept[0], of_kept)
+        self.assertEqual(['get'], of_out)
+        self.assertEqual(before + 1, len(self._reboots(kept)))
+        self._wait_server(kept, 'ACTIVE', 'cmp-1')
+
     def test_crash_dump_through_nova_is_not_a_crash(self):
         server = self._server('cmp-1')
         self._cast_cycle({'cmp-1': [(server, 'running', None)]})
