@@ -279,8 +279,8 @@ silent_cycles = 60
 [agent]
 topic = {agent_topic}
 [notifications]
-nova_listener = false
 emit = true
+{nova_listener}
 [recovery]
 compute_driver = nova
 poll_interval = {poll}
@@ -310,6 +310,9 @@ class Bench:
         #: [recovery] poll_interval of the engine: variant B stamps the
         #: end of a move when the engine sees it, so it looks often.
         self.recovery_poll_interval = 0.1
+        # [notifications] lines of the engine about Nova's notifications
+        # (off: variants A and B measure without them).
+        self.nova_listener = 'nova_listener = false'
         #: Seconds between two looks (SQL) at a recovery's end.
         self.end_wait_interval = 0.02
 
@@ -467,7 +470,8 @@ class Bench:
                 agent_topic=self.conf.agent.topic,
                 cycle=self.args.cycle_interval,
                 poll=self.recovery_poll_interval,
-                nova=self.env['endpoint']))
+                nova=self.env['endpoint'],
+                nova_listener=self.nova_listener))
         self.progress('starting vmguard-engine (%s)' % path)
         self.engine_log = open(os.path.join(self.state, 'engine.out'), 'wb')
         self.cleanups.append((self.engine_log.close, ()))

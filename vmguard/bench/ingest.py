@@ -272,7 +272,7 @@ class _Consumer:
                     % (self.config_file,
                        'exited with rc %s' % rc if rc is not None
                        else 'printed nothing for %ss' % timeout,
-                       prefix, self.config_file))
+                       prefix, self.config_file)) from None
         return self.seen[prefix]
 
     def stop(self):

@@ -13,7 +13,6 @@
 """Database API of the notifications of other monitors and of manual
 recoveries (``vmguard.db.api`` delegates here)."""
 
-from oslo_db import exception as db_exc
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 

@@ -298,9 +298,9 @@ class RecoveryExecutor(fence.FencingFlow, moves.MoveFlow):
         if held is not None:
             view, age = held
             if guards.skip_reason(view, starts=starts) is None:
-                LOG.debug('Server %s: Nova\'s state of %.1fs ago (%s, no '
-                          'task, protected) used without a new read',
-                          decision.vm, age, view.vm_state)
+                LOG.info('Server %s: what Nova said of it %.1fs ago (%s, '
+                         'no task, protected) used without a new read',
+                         decision.vm, age, view.vm_state)
                 return None
         server = self._read_server(decision.vm)
         return guards.skip_reason(server, starts=starts)

@@ -264,4 +264,4 @@ class NovaEngineFaultTestCase(test_recovery.NovaRecoveryTestCase):
             return daemons.wait_for(answers, timeout, interval=0.5,
                                     what="Nova's API to answer again")
         except AssertionError as exc:
-            raise AssertionError('%s (last answer: %r)' % (exc, last))
+            raise AssertionError('%s (last answer: %r)' % (exc, last)) from exc
