@@ -16,6 +16,9 @@ The same stream of snapshots (``--nodes`` nodes x ``--cycles`` cycles,
 ``--vms`` VMs and ``--items`` hardware items each) is cast over the real
 RabbitMQ to
 
+(0) a raw kombu consumer on the same pre-filled queue (prefetch, one
+    ``basic.ack`` per batch, both JSON layers decoded): the broker-side
+    ceiling of this machine,
 (a) a no-op oslo.messaging RPC server (same serializer: it deserialises
     the versioned objects and drops them), and
 (b) ``vmguard-engine`` with a fresh MariaDB database (one engine, then two
@@ -23,8 +26,8 @@ RabbitMQ to
 
 Each consumer runs in its own process. The stream is queued in RabbitMQ
 *before* the consumer starts, so the figure is the consumer's drain rate,
-not the publisher's speed. Printed: snapshots/s of each, the ratio b/a
-(target >= 0.5 with one engine), the scaling with two engines, and the
+not the publisher's speed. Printed: snapshots/s of each, the ratios b/a
+and b/0 (issue 18: b/0 >= 0.5 with one engine), the scaling with two engines, and the
 engine's resident memory after it has judged every node.
 
 Needs RabbitMQ, MariaDB and Redis (addresses: VMGUARD_TEST_RABBIT_URL,
@@ -147,8 +150,76 @@ def _write_config(path, topic, host, db_url=None, coordination=None):
     return path
 
 
+#: The raw kombu consumer: messages RabbitMQ may push before an ack, and
+#: how many are acknowledged at once (basic.ack multiple).
+KOMBU_PREFETCH = 512
+KOMBU_ACK_EVERY = 128
+
+
+def serve_kombu(config_file, expect, out):
+    """The broker-side ceiling: a plain kombu consumer on the queue the
+    engine's topic uses, prefetching and acknowledging per batch. Each
+    message is decoded (the AMQP body and oslo.messaging's envelope, both
+    JSON) and dropped: what any consumer of this stream must do at
+    least."""
+    import json
+
+    import kombu
+
+    from vmguard.common import config as vmg_config
+    from vmguard import conf
+
+    CONF = conf.CONF
+    vmg_config.prepare_service(['vmguard-bench', '--config-file',
+                                config_file])
+    seen = {'count': 0, 'first': None, 'last': None, 'unacked': None}
+
+    def on_message(message):
+        now = time.time()
+        body = json.loads(message.body)
+        json.loads(body['oslo.message'])
+        if seen['first'] is None:
+            seen['first'] = now
+        seen['count'] += 1
+        seen['last'] = now
+        seen['unacked'] = message
+        if seen['count'] % KOMBU_ACK_EVERY == 0:
+            message.ack(multiple=True)
+            seen['unacked'] = None
+
+    url = common.RABBIT_URL
+    if url.startswith('rabbit://'):
+        # oslo.messaging's scheme; kombu's py-amqp transport is amqp://.
+        url = 'amqp://' + url[len('rabbit://'):]
+    with kombu.Connection(url) as connection:
+        channel = connection.channel()
+        channel.basic_qos(0, KOMBU_PREFETCH, False)
+        # The queue exists (the no-op server declared it): consume it as
+        # it is, whatever arguments oslo.messaging gave it.
+        queue = kombu.Queue(CONF.engine.topic, channel=channel,
+                            no_declare=True)
+        consumer = kombu.Consumer(channel, queues=[queue],
+                                  on_message=on_message, no_ack=False)
+        consumer.consume()
+        out.write('READY\n')
+        out.flush()
+        while seen['count'] < expect:
+            try:
+                connection.drain_events(timeout=1)
+            except TimeoutError:
+                continue
+        if seen['unacked'] is not None:
+            seen['unacked'].ack(multiple=True)
+        consumer.cancel()
+    out.write('FIRST %f\nLAST %f\n' % (seen['first'], seen['last']))
+    out.flush()
+    return 0
+
+
 def serve(mode, config_file, expect):
     """Consume until ``expect`` snapshots were handled (or SIGTERM)."""
+    if mode == 'kombu':
+        return serve_kombu(config_file, expect, sys.stdout)
     import oslo_messaging as messaging
     from oslo_log import log as logging
 
@@ -303,13 +374,15 @@ def _prime(procs_args):
         proc.stop()
 
 
-def run_noop(conf, args, total, tmp):
-    topic = 'vmguard-bench-noop-%s' % uuid.uuid4().hex[:8]
-    path = _write_config(os.path.join(tmp, 'noop.conf'), topic, 'noop')
+def run_noop(conf, args, total, tmp, mode='noop'):
+    """Drain rate of the no-op oslo.messaging server (``noop``) or of the
+    raw kombu consumer (``kombu``) on a pre-filled queue."""
+    topic = 'vmguard-bench-%s-%s' % (mode, uuid.uuid4().hex[:8])
+    path = _write_config(os.path.join(tmp, '%s.conf' % mode), topic, mode)
     _prime([('noop', path)])
     pub = publish(conf, topic, args.nodes, args.cycles, args.vms,
                   args.items)
-    proc = _spawn('noop', path, total)
+    proc = _spawn(mode, path, total)
     try:
         _wait_line(proc, 'READY')
         first = float(_wait_line(proc, 'FIRST', 600))
@@ -391,7 +464,7 @@ def main(argv=None):
     parser.add_argument('--timeout', type=int, default=900,
                         help='seconds to wait for the engines to store '
                              'every node (then a clear error)')
-    parser.add_argument('--serve', choices=('noop', 'engine'),
+    parser.add_argument('--serve', choices=('noop', 'engine', 'kombu'),
                         help=argparse.SUPPRESS)
     parser.add_argument('--config-file', help=argparse.SUPPRESS)
     parser.add_argument('--expect', type=int, help=argparse.SUPPRESS)
@@ -427,13 +500,19 @@ def _run(conf, args, tmp):
     print('ingest: %d nodes x %d cycles = %d snapshots (%d VMs, %d '
           'hardware items each) over RabbitMQ'
           % (args.nodes, args.cycles, total, args.vms, args.items))
-    noop, pub = run_noop(conf, args, total, tmp)
+    raw, pub = run_noop(conf, args, total, tmp, mode='kombu')
     print('  publish (pre-serialised casts): %8.0f snapshots/s'
           % (total / pub))
-    print('(a) no-op oslo.messaging server:  %8.0f snapshots/s' % noop)
+    print('(0) raw kombu consumer:           %8.0f snapshots/s  '
+          '(prefetch %d, ack every %d, JSON decoded: the broker-side '
+          'ceiling)' % (raw, KOMBU_PREFETCH, KOMBU_ACK_EVERY))
+    noop, _pub = run_noop(conf, args, total, tmp)
+    print('(a) no-op oslo.messaging server:  %8.0f snapshots/s  '
+          'ratio a/0 = %.2f' % (noop, noop / raw))
     one, _pub, rss, decisions = run_engines(conf, args, total, tmp, 1)
     print('(b) vmguard-engine + MariaDB:     %8.0f snapshots/s  '
-          'ratio b/a = %.2f (target >= 0.5)' % (one, one / noop))
+          'ratio b/a = %.2f, b/0 = %.2f (issue 18 target b/0 >= 0.5)'
+          % (one, one / noop, one / raw))
     print('    engine RSS after %d nodes: %.0f MiB; decisions: %s'
           % (args.nodes, rss[0], _by_rule(decisions)))
     if not args.no_two:
