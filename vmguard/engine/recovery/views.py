@@ -219,7 +219,8 @@ class ViewRefresher:
         while not self._stop.is_set():
             nodes = sorted(self._nodes())
             if not nodes:
-                self._stop.wait(self.interval)
+                # Nodes are adopted as their first snapshots arrive.
+                self._stop.wait(min(self.interval, 10))
                 continue
             pause = self.interval / len(nodes)
             for node in nodes:
