@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Print the last stestr run as one closing line: "N passed, N failed"."""
+"""Print the last stestr run as one closing line: "N passed, N failed",
+after the ids of the tests that failed."""
 
 import subprocess
 import sys
@@ -41,13 +42,19 @@ def main():
     result.startTestRun()
     stream.run(result)
     result.stopTestRun()
-    for status in statuses.values():
+    failures = []
+    for test_id, status in sorted(statuses.items()):
         if status in ('success', 'xfail'):
             passed += 1
         elif status == 'skip':
             skipped += 1
         else:
             failed += 1
+            failures.append(test_id)
+    # Named at the very end of the output, where a CI log's tail shows
+    # them (the tracebacks are further up, and in "stestr last").
+    for test_id in failures:
+        print('FAILED: %s' % test_id)
     print('tests: %d passed, %d failed, %d skipped'
           % (passed, failed, skipped))
     return 0
