@@ -57,14 +57,21 @@ class OSCTestCase(base.FunctionalTestCase):
             proc.terminate()
             proc.wait(30)
         self.addCleanup(stop)
-        deadline = time.monotonic() + 30
+        # Generous: the parallel phase of the suite loads two cores.
+        deadline = time.monotonic() + 90
         while True:
             try:
                 requests.get(self.url + '/', timeout=1)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 if time.monotonic() > deadline or proc.poll() is not None:
-                    self.fail('vmguard-api did not start')
+                    try:
+                        with open(os.path.join(tmp, 'api.log')) as f:
+                            log = f.read()[-2000:]
+                    except OSError:
+                        log = '(no log)'
+                    self.fail('vmguard-api did not start (rc %s): %s'
+                              % (proc.poll(), log))
                 time.sleep(0.1)
 
     def run_osc(self, *args, debug=False):
