@@ -34,12 +34,14 @@ a reboot of a server in a conflicting task (409: the recovery fails and
 alerts).
 """
 
+import dataclasses
 import threading
 import time
 
 from oslo_log import log as logging
 
 from vmguard.compute import base
+from vmguard.engine.recovery import guards
 
 LOG = logging.getLogger(__name__)
 
@@ -58,6 +60,12 @@ def _data(obj):
                                             dict):
         return obj['nova_object.data']
     return None
+
+
+def _slim(values):
+    """Only what the guards read (``vmguard:protect``): a view stays a
+    few hundred bytes whatever metadata a server carries."""
+    return {k: v for k, v in values.items() if k == guards.PROTECT_KEY}
 
 
 def _strings(value):
@@ -98,8 +106,8 @@ def server_from_payload(data, task_state=_MISSING):
     return base.Server(
         id=data['uuid'], status=_STATUS.get(vm_state, vm_state.upper()),
         host=host if isinstance(host, str) and host else None,
-        task_state=task_state, vm_state=vm_state, metadata=metadata,
-        flavor_extra_specs=extra_specs,
+        task_state=task_state, vm_state=vm_state, metadata=_slim(metadata),
+        flavor_extra_specs=_slim(extra_specs),
         name=data.get('display_name') if isinstance(
             data.get('display_name'), str) else None)
 
@@ -151,7 +159,10 @@ class ServerViews:
             held = self._views.get(server.id)
             if held is not None and held[1] > since:
                 return
-            self._put(server.id, server, since)
+            self._put(server.id, dataclasses.replace(
+                server, metadata=_slim(server.metadata or {}),
+                flavor_extra_specs=_slim(server.flavor_extra_specs or {})),
+                since)
             self.stats['read'] += 1
 
     def _put(self, uuid, server, stamp):

@@ -60,13 +60,15 @@ class TestPayload(test_base.TestCase):
 
     def test_full_payload_is_a_server(self):
         server = views.server_from_payload(instance(
-            'vm-1', metadata={'vmguard:protect': 'false'},
-            extra_specs={'hw:cpu_policy': 'shared'}))
+            'vm-1', metadata={'vmguard:protect': 'false', 'role': 'db'},
+            extra_specs={'hw:cpu_policy': 'shared',
+                         'vmguard:protect': 'true'}))
         self.assertEqual(('vm-1', 'ACTIVE', 'active', None, 'cmp-1'),
                          (server.id, server.status, server.vm_state,
                           server.task_state, server.host))
+        # Only what the guards read is kept.
         self.assertEqual({'vmguard:protect': 'false'}, server.metadata)
-        self.assertEqual({'hw:cpu_policy': 'shared'},
+        self.assertEqual({'vmguard:protect': 'true'},
                          server.flavor_extra_specs)
 
     def test_stopped_server_shows_shutoff(self):
@@ -130,6 +132,18 @@ class TestServerViews(test_base.TestCase):
         self.clock.t += 1
         self.views.read(stale, self.views.now())
         self.assertIsNone(self.views.fresh('vm-1', 60)[0].task_state)
+
+    def test_read_keeps_only_what_the_guards_need(self):
+        server = base.Server(id='vm-1', status='ACTIVE', host='cmp-1',
+                             vm_state='active',
+                             metadata={'vmguard:protect': 'no', 'a': 'b'},
+                             flavor_extra_specs={'hw:mem': '1'})
+        self.views.read(server, self.views.now())
+        held = self.views.fresh('vm-1', 60)[0]
+        self.assertEqual(({'vmguard:protect': 'no'}, {}),
+                         (held.metadata, held.flavor_extra_specs))
+        # The caller's server is not changed.
+        self.assertEqual('b', server.metadata['a'])
 
     def test_bounded(self):
         small = views.ServerViews(clock=self.clock, max_entries=2)
