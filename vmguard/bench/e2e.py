@@ -258,7 +258,7 @@ host = vmguard-bench-e2e
 use_stderr = false
 log_file = {state}/engine.log
 [oslo_messaging_rabbit]
-amqp_auto_delete = true
+amqp_auto_delete = {auto_delete}
 [oslo_messaging_notifications]
 driver = messagingv2
 topics = {notifications}
@@ -286,6 +286,7 @@ compute_driver = nova
 poll_interval = {poll}
 retry_interval = 0.5
 action_timeout = 120
+{recovery_extra}
 [nova]
 auth_type = none
 endpoint_override = {nova}
@@ -313,6 +314,11 @@ class Bench:
         # [notifications] lines of the engine about Nova's notifications
         # (off: variants A and B measure without them).
         self.nova_listener = 'nova_listener = false'
+        #: amqp_auto_delete of the run's exchange and queues (deleted with
+        #: their consumers).
+        self.auto_delete = True
+        #: More [recovery] lines of the engine.
+        self.recovery_extra = ''
         #: Seconds between two looks (SQL) at a recovery's end.
         self.end_wait_interval = 0.02
 
@@ -417,7 +423,8 @@ class Bench:
         self.exchange = 'vmguard-bench-e2e-%s' % run
         messaging.set_transport_defaults(self.exchange)
         for group, name, value in (
-                ('oslo_messaging_rabbit', 'amqp_auto_delete', True),
+                ('oslo_messaging_rabbit', 'amqp_auto_delete',
+                 self.auto_delete),
                 (None, 'log_file', os.path.join(self.state, 'bench.log')),
                 (None, 'use_stderr', False),
                 ('engine', 'cycle_interval', self.args.cycle_interval),
@@ -471,7 +478,9 @@ class Bench:
                 cycle=self.args.cycle_interval,
                 poll=self.recovery_poll_interval,
                 nova=self.env['endpoint'],
-                nova_listener=self.nova_listener))
+                nova_listener=self.nova_listener,
+                auto_delete=str(self.auto_delete).lower(),
+                recovery_extra=self.recovery_extra))
         self.progress('starting vmguard-engine (%s)' % path)
         self.engine_log = open(os.path.join(self.state, 'engine.out'), 'wb')
         self.cleanups.append((self.engine_log.close, ()))

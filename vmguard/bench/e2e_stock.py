@@ -182,6 +182,33 @@ class StockGuest:
         pass  # Nova owns the domain: deleting the server removes it
 
 
+def _delete_queues(url, names, exchange=None):
+    """Delete the queues (and exchange) a run left on the broker; the
+    names that could not be deleted (e.g. never declared)."""
+    import kombu
+
+    if url.startswith('rabbit://'):
+        url = 'amqp://' + url[len('rabbit://'):]
+    left = []
+    with kombu.Connection(url) as connection:
+        for kind, name in ([('queue', n) for n in names] +
+                           ([('exchange', exchange)] if exchange else [])):
+            channel = connection.channel()
+            try:
+                if kind == 'queue':
+                    channel.queue_delete(queue=name)
+                else:
+                    channel.exchange_delete(exchange=name)
+            except Exception as exc:
+                left.append('%s %s (%s)' % (kind, name, exc))
+            finally:
+                try:
+                    channel.close()
+                except Exception:
+                    pass
+    return left
+
+
 class StockBench(e2e.Bench):
 
     def __init__(self, args):
@@ -196,6 +223,10 @@ class StockBench(e2e.Bench):
         # engine's look at the server): the benchmark's own queries for
         # it need not run 50 times a second beside Nova's reboot.
         self.end_wait_interval = 0.5
+        self.auto_delete = False
+        if args.server_view_max_age is not None:
+            self.recovery_extra = ('server_view_max_age = %d'
+                                   % args.server_view_max_age)
 
     def reboots_on_view(self):
         """How many recoveries the engine started on its view of the
@@ -242,15 +273,37 @@ class StockBench(e2e.Bench):
         # The engine hears Nova's versioned notifications as an operator's
         # does ([notifications] nova_listener): what they say of the
         # server spares the read before its reboot.
+        # Nova's exchange is durable, so nothing of the run may be
+        # declared auto-delete (one setting for both transports): its
+        # queues are deleted at the end instead.
         notes = self.env['notifications']
+        pool = 'vmguard-bench-%s' % os.getpid()
         self.nova_listener = (
             'nova_listener = true\nnova_transport_url = %s\n'
-            'nova_exchange = %s\nnova_topic = %s\npool = vmguard-bench-%s'
+            'nova_exchange = %s\nnova_topic = %s\npool = %s'
             % (self.env['transport_url'], notes['exchange'],
-               notes['topic'], os.getpid()))
+               notes['topic'], pool))
+        # get_nova_listener's queue: "<pool>.<host>" on Nova's vhost.
+        self.cleanups.append((_delete_queues, (
+            self.env['transport_url'], ['%s.vmguard-bench-e2e' % pool])))
         self._transports()
+        # Run after the services stopped (cleanups run last first).
+        self.cleanups.append((self._delete_run_queues, ()))
         self.services = []
         self.cleanups.append((self._stop_services, ()))
+
+    def _delete_run_queues(self):
+        conf = self.conf
+        names = [conf.engine.topic,
+                 '%s.vmguard-bench-e2e' % conf.engine.topic,
+                 conf.agent.topic, '%s.info' % self.notification_topic,
+                 '%s.error' % self.notification_topic]
+        names += ['%s.%s' % (conf.agent.topic, n) for n in self.hosts]
+        left = _delete_queues(e2e.common.RABBIT_URL, names,
+                              exchange=self.exchange)
+        if left:
+            self.progress('could not delete from RabbitMQ: %s'
+                          % ', '.join(left))
 
     def start_vmguard(self):
         self._start_listener()
@@ -544,6 +597,10 @@ def main(argv=None):
     parser.add_argument('--cycle-interval', type=int, default=1)
     parser.add_argument('--timeout', type=float, default=60)
     parser.add_argument('--seed', type=int, default=42)
+    parser.add_argument('--server-view-max-age', type=int, default=None,
+                        help="the engine's [recovery] server_view_max_age "
+                             '(default: the option\'s default; 0: read the '
+                             'server from Nova before every reboot)')
     parser.add_argument('--json', help='write every sample here')
     parser.add_argument('--keep-servers', action='store_true')
     parser.add_argument('--keep-state', action='store_true')

@@ -27,8 +27,8 @@ RabbitMQ to
 Each consumer runs in its own process. The stream is queued in RabbitMQ
 *before* the consumer starts, so the figure is the consumer's drain rate,
 not the publisher's speed. Printed: snapshots/s of each, the ratios b/a
-and b/0 (issue 18: b/0 >= 0.5 with one engine), the scaling with two engines, and the
-engine's resident memory after it has judged every node.
+and b/0 (issue 18: b/0 >= 0.5 with one engine), the scaling with two
+engines, and the engine's resident memory after it has judged every node.
 
 Needs RabbitMQ, MariaDB and Redis (addresses: VMGUARD_TEST_RABBIT_URL,
 VMGUARD_TEST_MYSQL_URL, VMGUARD_TEST_REDIS_URL, or the local defaults).
