@@ -107,7 +107,8 @@ ENDS_TASK = (
 CRASH_DUMP = 'trigger_crash_dump'
 
 
-def _data(obj):
+def nova_data(obj):
+    """The ``nova_object.data`` of a versioned payload, or None."""
     if isinstance(obj, dict) and isinstance(obj.get('nova_object.data'),
                                             dict):
         return obj['nova_object.data']
@@ -266,7 +267,7 @@ class NovaNotificationEndpoint:
         if not event_type.startswith('instance.'):
             self.stats['ignored'] += 1
             return
-        data = _data(payload)
+        data = nova_data(payload)
         uuid = data.get('uuid') if data else None
         if not isinstance(uuid, str) or not uuid:
             self.stats['rejected'] += 1
@@ -300,7 +301,7 @@ class NovaNotificationEndpoint:
         if self.views is not None:
             self.views.notified(data, task_state, deleted=deleted)
         values = {'task_state': task_state}
-        flavor = _data(data.get('flavor'))
+        flavor = nova_data(data.get('flavor'))
         if flavor:
             if isinstance(flavor.get('vcpus'), int):
                 values['vcpus'] = flavor['vcpus']
@@ -331,7 +332,7 @@ class NovaNotificationEndpoint:
         return node
 
     def _service(self, event_type, payload):
-        data = _data(payload)
+        data = nova_data(payload)
         if data is None or not isinstance(data.get('host'), str):
             self.stats['rejected'] += 1
             LOG.warning('Nova notification %s without a service payload; '
@@ -356,7 +357,7 @@ class NovaNotificationEndpoint:
                      after['disabled_reason'], after['forced_down'])
 
     def _compute_task(self, event_type, payload):
-        data = _data(payload)
+        data = nova_data(payload)
         uuid = data.get('instance_uuid') if data else None
         if not isinstance(uuid, str) or not uuid:
             self.stats['rejected'] += 1

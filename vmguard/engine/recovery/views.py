@@ -41,6 +41,7 @@ import time
 from oslo_log import log as logging
 
 from vmguard.compute import base
+from vmguard.engine import notifications
 from vmguard.engine.recovery import guards
 
 LOG = logging.getLogger(__name__)
@@ -53,13 +54,6 @@ _STATUS = {'active': 'ACTIVE', 'building': 'BUILD', 'stopped': 'SHUTOFF',
            'rescued': 'RESCUE', 'resized': 'VERIFY_RESIZE',
            'soft-delete': 'SOFT_DELETED', 'deleted': 'DELETED',
            'shelved': 'SHELVED', 'shelved_offloaded': 'SHELVED_OFFLOADED'}
-
-
-def _data(obj):
-    if isinstance(obj, dict) and isinstance(obj.get('nova_object.data'),
-                                            dict):
-        return obj['nova_object.data']
-    return None
 
 
 def _slim(values):
@@ -90,7 +84,7 @@ def server_from_payload(data, task_state=_MISSING):
     if not isinstance(data, dict) or not isinstance(data.get('uuid'), str):
         return None
     metadata = _strings(data.get('metadata'))
-    flavor = _data(data.get('flavor'))
+    flavor = notifications.nova_data(data.get('flavor'))
     # FlavorPayload 1.3 made extra_specs nullable: null means "not sent",
     # not "none", so such a payload cannot vouch for protection.
     extra_specs = _strings(flavor.get('extra_specs')) if flavor else None
