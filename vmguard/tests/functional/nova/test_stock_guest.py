@@ -69,6 +69,27 @@ class StockGuestTestCase(func_base.FunctionalTestCase):
             '/servers/%s' % server_id, 'DELETE', microversion='2.95',
             raise_exc=False)
 
+    def assert_rebooted_once(self, result, crash, server_id, dom):
+        """One R1 decision, exactly the hard reboot vmguard asked for in
+        Nova's own record, and a new run of the domain after the 202 in
+        which the guest booted; the guest's console (bytes)."""
+        self.assertEqual(('R1', 'reboot', server_id, 'reboot'),
+                         (crash['rule'], crash['action'], crash['vm'],
+                          crash['nova_action']))
+        reboots = [a.request_id for a in
+                   self.nova.list_instance_actions(server_id)
+                   if a.action == compute_base.ACTION_REBOOT]
+        self.assertEqual([crash['request_id']], reboots)
+        self.assertEqual([['R1', 'reboot']], result['checks']['decisions'])
+        self.assertLess(crash['t_accepted'], crash['t_running'])
+        self.assertLess(crash['t_running'], crash['t_ready'])
+        state, _reason = dom.state()
+        self.assertEqual(libvirt.VIR_DOMAIN_RUNNING, state)
+        with open(result['console'], 'rb') as f:
+            console = f.read()
+        self.assertIn(b'VMGUARD-READY', console)
+        return console
+
     def run_bench(self, *args):
         """One crash through ``python -m vmguard.bench e2e_stock``; its
         JSON result (the server is deleted at the test's end)."""
@@ -110,25 +131,9 @@ class TestStockGuestPanic(StockGuestTestCase):
         self.assertEqual('console', crash['source'])
         self.assertLess(crash['t_nmi'], crash['t_agent'])
         self.assertLess(crash['t_agent'], crash['t_decision'])
-        self.assertEqual(('R1', 'reboot', server_id, 'reboot'),
-                         (crash['rule'], crash['action'], crash['vm'],
-                          crash['nova_action']))
-        # Nova's own record: exactly the hard reboot vmguard asked for.
-        reboots = [a.request_id for a in
-                   self.nova.list_instance_actions(server_id)
-                   if a.action == compute_base.ACTION_REBOOT]
-        self.assertEqual([crash['request_id']], reboots)
-        self.assertEqual([['R1', 'reboot']], result['checks']['decisions'])
-
         # The domain runs again (a new run after the 202) and the guest
         # booted in it: its console shows the boot after the panic.
-        self.assertLess(crash['t_accepted'], crash['t_running'])
-        self.assertLess(crash['t_running'], crash['t_ready'])
-        state, _reason = dom.state()
-        self.assertEqual(libvirt.VIR_DOMAIN_RUNNING, state)
-        with open(result['console'], 'rb') as f:
-            console = f.read()
-        self.assertIn(b'VMGUARD-READY', console)
+        console = self.assert_rebooted_once(result, crash, server_id, dom)
         # Nova's log is truncated when the domain starts: the panic text
         # belonged to the previous run.
         self.assertNotIn(b'Kernel panic', console)
@@ -169,28 +174,13 @@ class TestStockGuestAgentHang(StockGuestTestCase):
         self.assertGreater(crash['t_agent'] - crash['t_nmi'],
                            self.HANG_CYCLES - 1)
         self.assertLess(crash['t_agent'], crash['t_decision'])
-        self.assertEqual(('R1', 'reboot', server_id, 'reboot'),
-                         (crash['rule'], crash['action'], crash['vm'],
-                          crash['nova_action']))
         [reason] = result['checks']['reasons']
         self.assertIn('hung', reason)
-        reboots = [a.request_id for a in
-                   self.nova.list_instance_actions(server_id)
-                   if a.action == compute_base.ACTION_REBOOT]
-        self.assertEqual([crash['request_id']], reboots)
-        self.assertEqual([['R1', 'reboot']], result['checks']['decisions'])
-
         # A new run of the domain after the 202, the guest booted in it
         # and its agent (a new process: the stopped one died with the
         # old run) answers.
-        self.assertLess(crash['t_accepted'], crash['t_running'])
-        self.assertLess(crash['t_running'], crash['t_ready'])
-        state, _reason = dom.state()
-        self.assertEqual(libvirt.VIR_DOMAIN_RUNNING, state)
-        with open(result['console'], 'rb') as f:
-            console = f.read()
+        console = self.assert_rebooted_once(result, crash, server_id, dom)
         self.assertIn(b'VMGUARD-AGENT', console)
-        self.assertIn(b'VMGUARD-READY', console)
         answer = libvirt_qemu.qemuAgentCommand(
             dom, json.dumps({'execute': 'guest-ping'}), 5, 0)
         self.assertEqual({'return': {}}, json.loads(answer))
