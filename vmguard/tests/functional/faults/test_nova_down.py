@@ -14,7 +14,9 @@
 
 What vmguard does (vmguard/engine/recovery/, ``[recovery] retries`` and
 ``retry_interval``): a recovery first reads its server from Nova (its
-protection and Nova's own state, SPEC revision 2), then issues the action.
+protection and Nova's own state, SPEC revision 2) unless what Nova last
+said of it is young and says "act" (server views), then issues the
+action.
 A Nova call that gets no answer is retried with exponential backoff
 (``retry_interval`` x 1, 2, 4, ... seconds, ``retries`` times); each action
 is recorded before it is issued, so a retry never issues it twice. Within
@@ -110,8 +112,13 @@ class TestNovaApiDown(nova_engine.NovaEngineFaultTestCase):
         server_id = self._server('cmp-1')
         self.place('cmp-1', [server_id])
         collector = self.listen()
+        # The server must be *read* here (the scenario is "its state
+        # cannot be known"): without server_view_max_age = 0 the engine's
+        # view refresher lists it at start-up and the reboot goes out on
+        # that view -- also refused by the down API, failed and alerted,
+        # which the other test of this class covers.
         engine = self.start_engine(self.engine_config(
-            retries=2, retry_interval=0.5))
+            retries=2, retry_interval=0.5, server_view_max_age=0))
         self.start_publishing()
         daemons.wait_for(self._judged, 30, what='the engine to judge',
                          alive=(engine,))
