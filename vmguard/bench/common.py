@@ -27,6 +27,14 @@ MYSQL_URL = os.environ.get('VMGUARD_TEST_MYSQL_URL',
                            'mysql+pymysql://root@127.0.0.1:3306/')
 
 
+def kombu_url(url):
+    """An oslo.messaging ``rabbit://`` URL as kombu's py-amqp transport
+    takes it (``amqp://``); other URLs unchanged."""
+    if url.startswith('rabbit://'):
+        return 'amqp://' + url[len('rabbit://'):]
+    return url
+
+
 def create_database():
     """A new MariaDB database of a unique name, migrated to head.
 

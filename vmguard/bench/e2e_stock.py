@@ -187,10 +187,8 @@ def _delete_queues(url, names, exchange=None):
     names that could not be deleted (e.g. never declared)."""
     import kombu
 
-    if url.startswith('rabbit://'):
-        url = 'amqp://' + url[len('rabbit://'):]
     left = []
-    with kombu.Connection(url) as connection:
+    with kombu.Connection(e2e.common.kombu_url(url)) as connection:
         for kind, name in ([('queue', n) for n in names] +
                            ([('exchange', exchange)] if exchange else [])):
             channel = connection.channel()

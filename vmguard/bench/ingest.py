@@ -187,11 +187,7 @@ def serve_kombu(config_file, expect, out):
             message.ack(multiple=True)
             seen['unacked'] = None
 
-    url = common.RABBIT_URL
-    if url.startswith('rabbit://'):
-        # oslo.messaging's scheme; kombu's py-amqp transport is amqp://.
-        url = 'amqp://' + url[len('rabbit://'):]
-    with kombu.Connection(url) as connection:
+    with kombu.Connection(common.kombu_url(common.RABBIT_URL)) as connection:
         channel = connection.channel()
         channel.basic_qos(0, KOMBU_PREFETCH, False)
         # The queue exists (the no-op server declared it): consume it as
