@@ -46,6 +46,14 @@ ERROR = 'ERROR'
 VERIFY_RESIZE = 'VERIFY_RESIZE'
 PAUSED = 'PAUSED'
 
+# Nova's vm_state -> the server status its API shows for it.
+STATUS_OF_VM_STATE = {
+    'active': ACTIVE, 'building': 'BUILD', 'stopped': SHUTOFF,
+    'error': ERROR, 'paused': PAUSED, 'suspended': 'SUSPENDED',
+    'rescued': 'RESCUE', 'resized': VERIFY_RESIZE,
+    'soft-delete': 'SOFT_DELETED', 'deleted': 'DELETED',
+    'shelved': 'SHELVED', 'shelved_offloaded': 'SHELVED_OFFLOADED'}
+
 # Final statuses of a failed migration record.
 MIGRATION_FAILED = frozenset(('failed', 'error', 'cancelled'))
 

@@ -27,9 +27,11 @@ from oslo_utils import timeutils
 from vmguard.compute import base
 
 
-_VM_STATES = {base.ACTIVE: 'active', base.SHUTOFF: 'stopped',
-              base.ERROR: 'error', base.PAUSED: 'paused',
-              base.VERIFY_RESIZE: 'resized'}
+# The statuses the fake moves servers to -> Nova's vm_state of each.
+_VM_STATES = {status: vm_state
+              for vm_state, status in base.STATUS_OF_VM_STATE.items()
+              if status in (base.ACTIVE, base.SHUTOFF, base.ERROR,
+                            base.PAUSED, base.VERIFY_RESIZE)}
 
 
 def _synced(server):

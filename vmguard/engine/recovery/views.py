@@ -48,14 +48,6 @@ LOG = logging.getLogger(__name__)
 
 _MISSING = object()
 
-# Nova's vm_state -> the server status its API shows.
-_STATUS = {'active': 'ACTIVE', 'building': 'BUILD', 'stopped': 'SHUTOFF',
-           'error': 'ERROR', 'paused': 'PAUSED', 'suspended': 'SUSPENDED',
-           'rescued': 'RESCUE', 'resized': 'VERIFY_RESIZE',
-           'soft-delete': 'SOFT_DELETED', 'deleted': 'DELETED',
-           'shelved': 'SHELVED', 'shelved_offloaded': 'SHELVED_OFFLOADED'}
-
-
 def _slim(values):
     """Only what the guards read (``vmguard:protect``): a view stays a
     few hundred bytes whatever metadata a server carries."""
@@ -98,7 +90,8 @@ def server_from_payload(data, task_state=_MISSING):
         task_state = None
     host = data.get('host')
     return base.Server(
-        id=data['uuid'], status=_STATUS.get(vm_state, vm_state.upper()),
+        id=data['uuid'],
+        status=base.STATUS_OF_VM_STATE.get(vm_state, vm_state.upper()),
         host=host if isinstance(host, str) and host else None,
         task_state=task_state, vm_state=vm_state, metadata=_slim(metadata),
         flavor_extra_specs=_slim(extra_specs),
