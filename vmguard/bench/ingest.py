@@ -77,12 +77,15 @@ def node_snapshot(node, n_vms, n_items):
             'vms': vms}
 
 
-def publish(conf, topic, nodes, cycles, n_vms, n_items):
-    """Cast the stream (wire format of EngineAPI.report_snapshot)."""
+def publish(conf, topic, nodes, cycles, n_vms, n_items, partitions=0):
+    """Cast the stream (wire format of EngineAPI.report_snapshot: to the
+    shared topic, or with ``partitions`` to each node's ingest queue as
+    RPC API 1.4 does)."""
     import oslo_messaging as messaging
 
     from vmguard.common import context
     from vmguard.common import rpc
+    from vmguard.engine import rpcapi
     from vmguard import objects
     from vmguard.objects import snapshot as snapshot_obj
 
@@ -101,11 +104,18 @@ def publish(conf, topic, nodes, cycles, n_vms, n_items):
     prims = [snapshot_obj.Snapshot.from_json_dict(
         node_snapshot('bench-%04d' % i, n_vms, n_items)).obj_to_primitive()
         for i in range(nodes)]
+    if partitions:
+        clients = [client.prepare(
+            topic=rpcapi.ingest_topic(topic, rpcapi.partition_of(
+                prim['vmguard_object.data']['node'], partitions)),
+            version='1.4') for prim in prims]
+    else:
+        clients = [client] * len(prims)
     t0 = time.monotonic()
     for cycle in range(1, cycles + 1):
-        for prim in prims:
+        for prim, cctxt in zip(prims, clients, strict=True):
             prim['vmguard_object.data']['cycle'] = cycle
-            client.cast(ctx, 'report_snapshot', snapshot=prim)
+            cctxt.cast(ctx, 'report_snapshot', snapshot=prim)
     elapsed = time.monotonic() - t0
     transport.cleanup()
     return elapsed
@@ -129,11 +139,13 @@ class _NoopEndpoint:
         self.last = now
 
 
-def _write_config(path, topic, host, db_url=None, coordination=None):
+def _write_config(path, topic, host, db_url=None, coordination=None,
+                  partitions=0):
     lines = ['[DEFAULT]', 'transport_url = %s' % common.RABBIT_URL,
              'host = %s' % host, 'use_stderr = false',
              'log_file = %s.log' % path,
              '[engine]', 'topic = %s' % topic, 'periodic_interval = 2',
+             'ingest_partitions = %d' % partitions,
              '[notifications]', 'nova_listener = false', 'emit = false',
              '[recovery]', 'dry_run = true', 'compute_driver = fake',
              '[retention]', 'purge_interval = 0']
@@ -253,12 +265,21 @@ def serve(mode, config_file, expect):
     out.write('READY\n')
     out.flush()
     first = None
+    shown, shown_at = None, 0.0
     try:
         while True:
             stats = svc.manager.stats
             if first is None and stats['snapshots']:
                 first = time.time()
-                out.write('FIRST %f\n' % first)
+                # CPU time of this process from the first snapshot on.
+                out.write('FIRST %f\nCPU0 %f\n' % (first, _cpu_seconds()))
+                out.flush()
+            # Received (from a queue or forwarded), forwarded on, judged.
+            count = (stats['snapshots'], stats['forwarded'],
+                     svc.engine.pipeline.stats['snapshots'])
+            if count != shown and time.monotonic() - shown_at > 0.2:
+                shown, shown_at = count, time.monotonic()
+                out.write('COUNT %d %d %d\n' % count)
                 out.flush()
             if svc.wait(0.01):
                 break
@@ -291,6 +312,7 @@ class _Consumer:
         self.pid = self.proc.pid
         self.lines = queue.Queue()
         self.seen = {}
+        self.latest = {}
         reader = threading.Thread(target=self._read, daemon=True)
         reader.start()
 
@@ -306,6 +328,7 @@ class _Consumer:
             return None
         word, _sep, rest = line.strip().partition(' ')
         self.seen.setdefault(word, rest)
+        self.latest[word] = rest
         return word
 
     def poll_line(self, prefix):
@@ -354,6 +377,13 @@ def _wait_line(consumer, prefix, timeout=120):
     return consumer.wait_line(prefix, timeout)
 
 
+def _cpu_seconds(pid=None):
+    """User + system CPU seconds of process ``pid`` (default: this one)."""
+    with open('/proc/%s/stat' % (pid or 'self')) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def _rss_mb(pid):
     with open('/proc/%d/status' % pid) as f:
         for line in f:
@@ -395,15 +425,17 @@ def run_engines(conf, args, total, tmp, count):
     topic = 'vmguard-bench-engine-%s' % uuid.uuid4().hex[:8]
     group = ('vmguard-bench-%s' % uuid.uuid4().hex[:8]) if count > 1 \
         else None
+    partitions = args.ingest_partitions
     paths = [_write_config(os.path.join(tmp, 'engine%d-%d.conf'
                                         % (count, i)),
-                           topic, 'bench-engine-%d' % i, url, group)
+                           topic, 'bench-engine-%d' % i, url, group,
+                           partitions)
              for i in range(count)]
     procs = []
     try:
         _prime([('engine', p) for p in paths])
         pub = publish(conf, topic, args.nodes, args.cycles, args.vms,
-                      args.items)
+                      args.items, partitions)
         procs = [_spawn('engine', p, total) for p in paths]
         for proc in procs:
             _wait_line(proc, 'READY')
@@ -436,17 +468,48 @@ def run_engines(conf, args, total, tmp, count):
             if done < args.nodes:
                 time.sleep(0.02)
         last = time.time()
+        # CPU seconds the engines spent on the stream, summed.
+        cpu = sum(_cpu_seconds(p.pid) - float(p.poll_line('CPU0'))
+                  for p in procs if p.poll_line('CPU0'))
         firsts = [float(v) for v in (p.poll_line('FIRST') for p in procs)
                   if v]
         rss = [_rss_mb(p.pid) for p in procs]
         with engine.connect() as c:
             decisions = dict(c.execute(sa.text(
                 'SELECT rule, COUNT(*) FROM decisions GROUP BY rule')).all())
+        stored = _stored_counts(engine)
+        # Let the engines print their last counts (every 0.2 s).
+        time.sleep(0.5)
+        counts = []
+        for p in procs:
+            p.poll_line('never printed')
+            counts.append(tuple(int(x) for x in
+                                p.latest.get('COUNT', '0 0 0').split()))
     finally:
         for proc in procs:
             proc.stop()
         common.drop_database(admin, engine, name)
-    return total / max(last - min(firsts), 1e-6), pub, rss, decisions
+        if partitions:
+            _delete_ingest_queues(conf, topic, partitions)
+    return {'rate': total / max(last - min(firsts), 1e-6), 'pub': pub,
+            'rss': rss, 'decisions': decisions, 'cpu': cpu,
+            'stored': stored, 'counts': counts}
+
+
+def _stored_counts(engine):
+    """Nodes stored and their VMs (what the stream must leave)."""
+    import sqlalchemy as sa
+    with engine.connect() as c:
+        return (c.execute(sa.text('SELECT COUNT(*) FROM nodes')).scalar(),
+                c.execute(sa.text('SELECT COUNT(*) FROM vms')).scalar())
+
+
+def _delete_ingest_queues(conf, topic, partitions):
+    from vmguard.engine import ingest
+    conf.set_override('transport_url', common.RABBIT_URL)
+    conf.set_override('topic', topic, group='engine')
+    conf.set_override('ingest_partitions', partitions, group='engine')
+    ingest.delete_queues(conf)
 
 
 def main(argv=None):
@@ -457,6 +520,10 @@ def main(argv=None):
     parser.add_argument('--cycles', type=int, default=3)
     parser.add_argument('--no-two', action='store_true',
                         help='skip the two-engine run')
+    parser.add_argument('--ingest-partitions', type=int, default=16,
+                        help='[engine] ingest_partitions of the engines '
+                             '(0: snapshots cast to the shared topic and '
+                             'forwarded, the path before RPC API 1.4)')
     parser.add_argument('--timeout', type=int, default=900,
                         help='seconds to wait for the engines to store '
                              'every node (then a clear error)')
@@ -505,21 +572,35 @@ def _run(conf, args, tmp):
     noop, _pub = run_noop(conf, args, total, tmp)
     print('(a) no-op oslo.messaging server:  %8.0f snapshots/s  '
           'ratio a/0 = %.2f' % (noop, noop / raw))
-    one, _pub, rss, decisions = run_engines(conf, args, total, tmp, 1)
+    path = ('ingest partitions: %d' % args.ingest_partitions
+            if args.ingest_partitions else 'shared topic, forwarding')
+    b = run_engines(conf, args, total, tmp, 1)
+    one = b['rate']
     print('(b) vmguard-engine + MariaDB:     %8.0f snapshots/s  '
-          'ratio b/a = %.2f, b/0 = %.2f (issue 18 target b/0 >= 0.5)'
-          % (one, one / noop, one / raw))
-    print('    engine RSS after %d nodes: %.0f MiB; decisions: %s'
-          % (args.nodes, rss[0], _by_rule(decisions)))
+          'ratio b/a = %.2f, b/0 = %.2f (issue 18 target b/0 >= 0.5; %s)'
+          % (one, one / noop, one / raw, path))
+    print('    engine RSS after %d nodes: %.0f MiB; CPU %.3f ms per '
+          'snapshot; stored %d nodes, %d VMs; decisions: %s'
+          % (args.nodes, b['rss'][0], 1000 * b['cpu'] / total,
+             b['stored'][0], b['stored'][1], _by_rule(b['decisions'])))
     if not args.no_two:
-        two, _pub, rss2, decisions2 = run_engines(conf, args, total,
-                                                  tmp, 2)
+        c = run_engines(conf, args, total, tmp, 2)
+        two = c['rate']
         print('(c) two engines (tooz/Redis):     %8.0f snapshots/s  '
               'x%.2f of one engine, ratio c/a = %.2f'
               % (two, two / one, two / noop))
+        print('    CPU per snapshot, both engines summed: %.3f ms = '
+              '%.2f x one engine\'s (issue 18 target <= 1.1); stored %d '
+              'nodes, %d VMs' % (1000 * c['cpu'] / total,
+                                 c['cpu'] / max(b['cpu'], 1e-9),
+                                 c['stored'][0], c['stored'][1]))
         print('    RSS per engine: %s MiB; decisions: %s'
-              % (', '.join('%.0f' % r for r in rss2),
-                 _by_rule(decisions2)))
+              % (', '.join('%.0f' % r for r in c['rss']),
+                 _by_rule(c['decisions'])))
+        print('    snapshots per engine (received / forwarded / judged): '
+              '%s; judged in all %d of %d sent'
+              % ('; '.join('%d / %d / %d' % n for n in c['counts']),
+                 sum(n[2] for n in c['counts']), total))
 
 
 if __name__ == '__main__':

@@ -24,6 +24,7 @@ from vmguard.conf import notifications
 from vmguard.conf import nova
 from vmguard.conf import recovery
 from vmguard.conf import retention
+from vmguard.conf import upgrade_levels
 
 CONF = cfg.CONF
 
@@ -39,3 +40,4 @@ notifications.register_opts(CONF)
 nova.register_opts(CONF)
 recovery.register_opts(CONF)
 retention.register_opts(CONF)
+upgrade_levels.register_opts(CONF)

@@ -91,6 +91,28 @@ opts = [
                     'vmguard.target_selectors entry point namespace.'),
     cfg.StrOpt('topic', default='vmguard-engine',
                help='RPC topic the engine listens on and agents cast to.'),
+    cfg.IntOpt('ingest_partitions', default=16, min=0, max=1024,
+               help='Snapshots travel on this many RabbitMQ queues '
+                    '(<topic>-ingest.<n>, single active consumer each); '
+                    'a node always uses the same one (CRC-32 of its name '
+                    'modulo this number) and each engine consumes the '
+                    'queues the hash ring gives it, so that a snapshot '
+                    'reaches the engine that owns its node without a '
+                    'second hop, in order, and is acknowledged only once '
+                    'what it changed is stored. Every agent and engine '
+                    'must use the same value; changing it needs the '
+                    'engines restarted together. 0: snapshots are cast '
+                    'to the shared topic (the behaviour before RPC API '
+                    '1.4).'),
+    cfg.IntOpt('ingest_batch_size', default=256, min=1, max=10000,
+               help='Most snapshots an engine takes from its ingest '
+                    'queues, judges and stores before it acknowledges '
+                    'them together (RabbitMQ prefetches twice this).'),
+    cfg.FloatOpt('ingest_batch_wait', default=0.05, min=0.001, max=5.0,
+                 help='Seconds an engine waits for a batch of snapshots '
+                      'to fill before it judges and stores what it has '
+                      '(the added latency of a snapshot when the queues '
+                      'are quiet).'),
     cfg.IntOpt('periodic_interval', default=2, min=1, max=600,
                help='Seconds between runs of the wall-clock tasks: silent '
                     'node detection (R9) and crash event pairing '

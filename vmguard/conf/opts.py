@@ -29,9 +29,11 @@ from vmguard.conf import notifications
 from vmguard.conf import nova
 from vmguard.conf import recovery
 from vmguard.conf import retention
+from vmguard.conf import upgrade_levels
 
 _MODULES = (default, agent, alerts, api, coordination, database, engine,
-            metrics, nova, notifications, recovery, retention)
+            metrics, nova, notifications, recovery, retention,
+            upgrade_levels)
 
 
 def list_opts():

@@ -14,7 +14,11 @@
 
 Every engine joins the group ``[coordination] group`` under its host name
 and keeps a consistent hash ring (``tooz.hashring``) of the members; a
-node belongs to the member the ring names for it. Without
+node belongs to the member the ring names for it. With ingest partitions
+(``[engine] ingest_partitions``, the default) the ring places partitions,
+not nodes: a node belongs to the owner of its partition, which is the
+engine consuming that partition's ingest queue (:mod:`vmguard.engine.
+ingest`), so snapshots reach their judge without a second hop. Without
 ``[coordination] backend_url`` the single engine owns every node.
 
 When an engine dies its heartbeat stops; the backend drops it from the
@@ -43,6 +47,8 @@ from oslo_log import log as logging
 import tooz.coordination
 from tooz import hashring
 
+from vmguard.engine import rpcapi
+
 LOG = logging.getLogger(__name__)
 
 
@@ -67,6 +73,10 @@ def _backend_url(conf):
         sep = '&' if parsed.query else '?'
         url = '%s%s%s' % (url, sep, '&'.join(extra))
     return url
+
+
+def _partition_key(partition):
+    return b'ingest-partition-%d' % partition
 
 
 def _text(member):
@@ -249,14 +259,35 @@ class Coordinator:
     def members(self):
         return self._members
 
+    @property
+    def partitions(self):
+        """Number of ingest partitions (0: nodes are placed one by one)."""
+        return self.conf.engine.ingest_partitions
+
     def owner(self, node):
-        """Name of the engine that owns ``node``."""
+        """Name of the engine that owns ``node``: with ingest partitions,
+        the owner of its partition (the engine consuming its snapshots)."""
         ring = self._ring
         if ring is None:
             return self.member_id
+        if self.partitions:
+            return self._ring_owner(ring, _partition_key(
+                rpcapi.partition_of(node, self.partitions)))
+        return self._ring_owner(ring, str(node).encode('utf8'))
+
+    @staticmethod
+    def _ring_owner(ring, key):
         # The ring always holds this engine, so it is never empty.
-        found = ring.get_nodes(str(node).encode('utf8'))
-        return _text(next(iter(found)))
+        return _text(next(iter(ring.get_nodes(key))))
+
+    def owned_partitions(self):
+        """The ingest partitions this engine consumes now (sorted)."""
+        ring = self._ring
+        if ring is None:
+            return list(range(self.partitions))
+        return [p for p in range(self.partitions)
+                if self._ring_owner(ring, _partition_key(p))
+                == self.member_id]
 
     def owns(self, node):
         return self.owner(node) == self.member_id

@@ -181,7 +181,7 @@ class EngineManager:
     # owner); 1.2 adds ``report_agent_stop`` (an agent stopping on
     # purpose); 1.3 adds ``process_notification`` and
     # ``execute_decision`` (from the API); see EngineAPI's version history.
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version='1.4')
 
     def __init__(self, engine):
         """:param engine: :class:`vmguard.engine.service.Engine`."""

@@ -12,9 +12,26 @@
 
 """Client side of the engine RPC API (used by agents and engines)."""
 
+import zlib
+
+from oslo_log import log as logging
 import oslo_messaging as messaging
 
 from vmguard.common import rpc
+
+LOG = logging.getLogger(__name__)
+
+
+def partition_of(node, partitions):
+    """The ingest partition of ``node``: CRC-32 of its name (UTF-8)
+    modulo ``partitions``; the same in every process and release."""
+    return zlib.crc32(str(node).encode('utf-8', 'surrogatepass')) \
+        % partitions
+
+
+def ingest_topic(topic, partition):
+    """Routing key and queue name of ingest partition ``partition``."""
+    return '%s-ingest.%d' % (topic, partition)
 
 
 class EngineAPI:
@@ -37,19 +54,59 @@ class EngineAPI:
       the API): a notification of another monitor, a manual recovery,
       stored by the API and run by the node's owner (an engine that is
       not the owner casts it on with ``forwarded=True``).
+    * 1.4 - ``report_snapshot`` is cast to the ingest queue of the node's
+      partition (routing key ``<topic>-ingest.<n>``, see
+      :func:`partition_of`) instead of the shared topic; the engine that
+      owns the partition consumes it in batches and acknowledges it once
+      stored (:mod:`vmguard.engine.ingest`). Same method and argument.
+      Pin ``[upgrade_levels] engine = 1.3`` on agents while engines of
+      the previous release run; a 1.4 cast no queue takes (no engine of
+      this release has started yet) is sent again as 1.0.
     """
 
-    RPC_API_VERSION = '1.3'
+    RPC_API_VERSION = '1.4'
 
     def __init__(self, conf, transport=None, version_cap=None):
         target = messaging.Target(topic=conf.engine.topic,
                                   version=self.RPC_API_VERSION)
+        pin = None
+        upgrade_levels = getattr(conf, 'upgrade_levels', None)
+        if upgrade_levels is not None:
+            pin = upgrade_levels.engine
         self.client = rpc.get_client(
-            target, version_cap=version_cap or self.RPC_API_VERSION,
+            target, version_cap=version_cap or pin or self.RPC_API_VERSION,
             transport=transport)
+        self.topic = conf.engine.topic
+        self.partitions = conf.engine.ingest_partitions
+        self._fallback_logged = False
 
     def report_snapshot(self, context, snapshot):
-        """Cast one node's snapshot of one cycle to the engine."""
+        """Cast one node's snapshot of one cycle to the engine: to the
+        ingest queue of its node's partition (1.4), or to the shared
+        topic (1.0: pinned, partitions off, or no queue took it)."""
+        if self.partitions and self.client.can_send_version('1.4'):
+            if isinstance(snapshot, dict):
+                # A primitive serialised beforehand (benchmarks, tools).
+                node = (snapshot.get('vmguard_object.data') or {}).get(
+                    'node')
+            else:
+                node = snapshot.node
+            topic = ingest_topic(self.topic,
+                                 partition_of(node, self.partitions))
+            cctxt = self.client.prepare(topic=topic, version='1.4')
+            try:
+                cctxt.cast(context, 'report_snapshot', snapshot=snapshot)
+                return
+            except messaging.MessageUndeliverable:
+                # Returned by RabbitMQ (mandatory flag, at_least_once):
+                # no engine of this release declared the ingest queues.
+                if not self._fallback_logged:
+                    self._fallback_logged = True
+                    LOG.warning('No queue takes snapshots on %s (engines '
+                                'of a release before RPC API 1.4?): '
+                                'sending them to topic %s; pin '
+                                '[upgrade_levels] engine = 1.3 to skip '
+                                'the attempt', topic, self.topic)
         cctxt = self.client.prepare(version='1.0')
         cctxt.cast(context, 'report_snapshot', snapshot=snapshot)
 

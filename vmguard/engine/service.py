@@ -61,6 +61,8 @@ STORE_ATTEMPTS = 8
 # unreachable.
 DB_RETRY_INTERVAL = 0.5
 DB_RETRY_MAX_INTERVAL = 5.0
+# Seconds start() waits for the ingest queues to be declared.
+INGEST_DECLARE_WAIT = 30.0
 
 
 class DirectRecovery:
@@ -324,8 +326,13 @@ class Engine:
     def backlog(self):
         return 0 if self._queue is None else self._queue.qsize()
 
-    def handle(self, rec, now=None):
-        """Judge one validated record; store state, events, decisions."""
+    def handle(self, rec, now=None, defer_write=False):
+        """Judge one validated record; store state, events, decisions.
+
+        :param defer_write: the snapshot's delta stays queued in the
+            persister for the caller's flush (the ingest consumer commits
+            a batch before acknowledging it); decisions are stored now.
+        """
         now = time.time() if now is None else now
         name = rec.node
         if rec.__class__ is records.VMEvent:
@@ -383,6 +390,8 @@ class Engine:
                           exc)
                 return []
             metrics.crash_to_decision(rec, decisions, now)
+        elif defer_write:
+            pass
         elif self.writer is not None:
             self.writer.notify()
         else:
@@ -510,6 +519,7 @@ class EngineService:
         self.listener = None
         self.nova_endpoint = None
         self.view_refresher = None
+        self.ingest = None
         self.engine = None
         self.manager = None
         self._last_purge = time.monotonic()
@@ -546,6 +556,16 @@ class EngineService:
         self.rpc_server = rpc_server.RPCServer(transport, target,
                                                   dispatcher, 'threading')
         self.rpc_server.start()
+        if conf.engine.ingest_partitions:
+            from vmguard.engine import ingest
+            self.ingest = ingest.IngestConsumer(conf, self.engine,
+                                                self.manager)
+            self.ingest.start()
+            # Agents' casts to queues not declared yet would be dropped
+            # (or returned to them): wait a little for the declaration.
+            if not self.ingest.declared.wait(INGEST_DECLARE_WAIT):
+                LOG.warning('Ingest queues not declared within %ss; the '
+                            'consumer keeps trying', INGEST_DECLARE_WAIT)
         if conf.notifications.nova_listener:
             self.listener, self.nova_endpoint, self._nova_transport = (
                 notifications.get_nova_listener(conf, self.engine))
@@ -624,6 +644,9 @@ class EngineService:
                     server.wait()
                 except Exception:
                     LOG.warning('Error stopping a server', exc_info=True)
+        if self.ingest is not None:
+            # Its batch in hand is judged, stored and acknowledged first.
+            self.ingest.stop()
         for thread in self._threads:
             thread.join(10)
         if self.view_refresher is not None:

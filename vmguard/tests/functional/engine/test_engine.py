@@ -31,6 +31,7 @@ from vmguard.common import context as vmg_context
 from vmguard.common import exception
 from vmguard.common import rpc
 from vmguard.db import api as db_api
+from vmguard.engine import ingest
 from vmguard.engine import rpcapi
 from vmguard.engine import service
 from vmguard import objects
@@ -99,6 +100,7 @@ class EngineFunctionalTestCase(base.FunctionalTestCase):
         self.configure()
         self.addCleanup(rpc.cleanup)
         self.svc = service.EngineService(self.conf)
+        self.addCleanup(ingest.delete_queues, self.conf)
         self.svc.start()
         self.addCleanup(self.svc.stop)
         self.agents = rpcapi.EngineAPI(self.conf)
