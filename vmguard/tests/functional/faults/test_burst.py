@@ -73,8 +73,11 @@ def _snapshot(node, cycle):
     return streams.snapshot(node, cycle, vms=running)
 
 
-def _flood(url, topic, results):
-    """Cast the whole stream (in a process of its own)."""
+def _flood(url, topic, results, pause_after=None, go=None):
+    """Cast the whole stream (in a process of its own).
+
+    With ``pause_after``: cast the cycles up to it, put ``('paused',)``
+    on ``results`` and wait for the event ``go`` before the rest."""
     import oslo_messaging as messaging
 
     from vmguard.common import context
@@ -100,6 +103,10 @@ def _flood(url, topic, results):
     results.put(('ready', time.time()))
     started = time.time()
     for snap in stream:
+        if pause_after is not None and snap.cycle == pause_after + 1:
+            results.put(('paused',))
+            go.wait(600)
+            pause_after = None
         api.report_snapshot(ctx, snap)
     results.put(('cast', started, time.time(), len(stream)))
     rpc.cleanup()
