@@ -12,6 +12,7 @@
 
 """SQLAlchemy implementation of the database API (SQLAlchemy 2.0 style)."""
 
+import collections
 import datetime
 
 from oslo_db import api as oslo_db_api
@@ -749,33 +750,78 @@ _BULK = (
 )
 
 
-def _save_node_delta(session, delta, bulk):
-    """Write one node's delta; its new rows are appended to ``bulk``."""
-    cycle = delta['cycle']
-    if delta.get('node_id') is None:
-        # First snapshot of a node this engine has never stored.
-        node = _node_by_name(session, delta['name'])
-        if node is None:
-            node = models.Node(name=delta['name'], host_state='unknown',
-                               disabled=False, maintenance=False)
-            try:
-                with session.begin_nested():
-                    session.add(node)
-                    session.flush()
-            except db_exc.DBDuplicateEntry:
-                node = _node_by_name(session, delta['name'])
-        delta['node_id'] = node.id
-    node_id = delta['node_id']
-    res = session.execute(
-        sa.update(models.Node)
-        .where(models.Node.id == node_id)
-        .where(sa.or_(models.Node.last_cycle.is_(None),
-                      models.Node.last_cycle < cycle))
-        .values(updated_at=_now(), **delta['node']))
-    if res.rowcount != 1:
-        # Another engine already stored a newer cycle of this node.
-        return False
+def _ensure_node_id(session, delta):
+    """First snapshot of a node this engine has never stored: its row."""
+    if delta.get('node_id') is not None:
+        return
+    node = _node_by_name(session, delta['name'])
+    if node is None:
+        node = models.Node(name=delta['name'], host_state='unknown',
+                           disabled=False, maintenance=False)
+        try:
+            with session.begin_nested():
+                session.add(node)
+                session.flush()
+        except db_exc.DBDuplicateEntry:
+            node = _node_by_name(session, delta['name'])
+    delta['node_id'] = node.id
+
+
+def _guarded_node_update(keys):
+    """UPDATE of one node row unless a cycle as new is stored already
+    (parameters ``_id``, ``_cycle`` and the values ``keys``)."""
+    table = models.Node.__table__
+    return (table.update()
+            .where(table.c.id == sa.bindparam('_id'))
+            .where(sa.or_(table.c.last_cycle.is_(None),
+                          table.c.last_cycle < sa.bindparam('_cycle')))
+            .values({k: sa.bindparam(k) for k in keys}))
+
+
+def _update_nodes(session, deltas):
+    """The guarded UPDATE of each delta's node row, as one executemany per
+    set of columns. Returns the deltas written, in order; the others are
+    older than (or as old as) what is stored: another engine stored that
+    node further already, and they are not written (never backwards)."""
     now = _now()
+    # A node twice in the batch (two cycles) goes into a later round, so
+    # that in each round a node is written once.
+    rounds = []
+    seen = collections.Counter()
+    for delta in deltas:
+        n = seen[delta['node_id']]
+        seen[delta['node_id']] += 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(delta)
+    table = models.Node.__table__
+    written = set()
+    for batch in rounds:
+        # The rows locked and read first: which deltas are new is known
+        # before writing, exactly (the row-by-row rowcount, in one query).
+        stored = dict(session.execute(
+            sa.select(table.c.id, table.c.last_cycle)
+            .where(table.c.id.in_(sorted({d['node_id'] for d in batch})))
+            .with_for_update()).all())
+        groups = collections.defaultdict(list)
+        for delta in batch:
+            last = stored.get(delta['node_id'])
+            if last is not None and last >= delta['cycle']:
+                continue
+            values = dict(delta['node'], updated_at=now)
+            groups[tuple(sorted(values))].append((delta, values))
+        for keys, members in groups.items():
+            session.execute(_guarded_node_update(keys), [
+                dict(values, _id=d['node_id'], _cycle=d['cycle'])
+                for d, values in members])
+            written.update(id(d) for d, _values in members)
+    return [d for d in deltas if id(d) in written]
+
+
+def _save_node_delta(session, delta, bulk, now):
+    """Queue the new rows of one stored node delta in ``bulk``."""
+    node_id = delta['node_id']
+    cycle = delta['cycle']
     period = delta.get('period')
     if period is not None:
         if period['close_at'] is not None:
@@ -784,10 +830,16 @@ def _save_node_delta(session, delta, bulk):
                 .where(models.HostStatePeriod.node_id == node_id)
                 .where(models.HostStatePeriod.cycle_to.is_(None))
                 .values(cycle_to=period['close_at']))
-        bulk['periods'].append({
-            'node_id': node_id, 'state': period['state'],
-            'cycle_from': cycle, 'cycle_to': None,
-            'reason': period['reason'], 'created_at': now})
+            # A period opened by an earlier delta of this batch is not in
+            # the table yet: close it here.
+            opened = bulk['open_periods'].get(node_id)
+            if opened is not None:
+                opened['cycle_to'] = period['close_at']
+        row = {'node_id': node_id, 'state': period['state'],
+               'cycle_from': cycle, 'cycle_to': None,
+               'reason': period['reason'], 'created_at': now}
+        bulk['periods'].append(row)
+        bulk['open_periods'][node_id] = row
     for key, model, _keys in _BULK:
         rows = delta.get(key)
         if rows:
@@ -802,7 +854,6 @@ def _save_node_delta(session, delta, bulk):
     # Changed rows are written after the new rows of the whole batch: a
     # row may be new in an earlier delta of the same batch.
     bulk['later'].append((node_id, delta, now))
-    return True
 
 
 def _save_changed_rows(session, node_id, delta, now):
@@ -854,13 +905,16 @@ def engine_state_save(context, deltas, judge_states=(), decisions=()):
         backwards).
     """
     session = context.session
-    bulk = {'periods': [], 'changes': [], 'later': []}
+    bulk = {'periods': [], 'open_periods': {}, 'changes': [], 'later': []}
     for key, _model, _keys in _BULK:
         bulk[key] = []
-    stored = []
     for delta in deltas:
-        if _save_node_delta(session, delta, bulk):
-            stored.append(delta['node_id'])
+        _ensure_node_id(session, delta)
+    stored = []
+    now = _now()
+    for delta in _update_nodes(session, deltas):
+        _save_node_delta(session, delta, bulk, now)
+        stored.append(delta['node_id'])
     if bulk['periods']:
         session.execute(sa.insert(models.HostStatePeriod), bulk['periods'])
     if bulk['changes']:
