@@ -327,6 +327,7 @@ class IngestConsumer:
         unacknowledged, for the channel's close to requeue)."""
         owned = self.owned() if owned is None else owned
         handled = []
+        recs = []
         moved = False
         for message in messages:
             partition = self._partition(message)
@@ -335,8 +336,11 @@ class IngestConsumer:
                 break
             handled.append(message)
             rec = self._record(message)
-            if rec is None:
-                continue
+            if rec is not None:
+                recs.append(rec)
+        if recs:
+            self._preload(recs)
+        for rec in recs:
             try:
                 self.engine.handle(rec, defer_write=True)
             except Exception:
@@ -348,6 +352,18 @@ class IngestConsumer:
         handled[-1].ack(multiple=True)
         self.manager._count('ingest_batches')
         return moved
+
+    def _preload(self, recs):
+        """Read the stored rows of the batch's nodes not cached yet in one
+        go (otherwise each is read with its first snapshot)."""
+        engine = self.engine
+        try:
+            engine._until_db('reading nodes', engine.persister.preload,
+                             [rec.node for rec in recs])
+        except Exception:
+            # Judging reads them one by one, as without this.
+            LOG.warning('Reading the nodes of a batch of %d snapshots '
+                        'failed', len(recs), exc_info=True)
 
     def _partition(self, message):
         key = (message.delivery_info or {}).get('routing_key') or ''

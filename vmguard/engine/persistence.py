@@ -75,6 +75,9 @@ class Persister:
         self._pending = []   # deltas not yet written
         self._flush_lock = threading.Lock()
         self._disabled = set()   # nodes whose disable is stored
+        # Caches dropped so far (a preload started before a drop must not
+        # put back what it read: it may be older than the database).
+        self._drops = 0
         self.stats = {'deltas': 0, 'transactions': 0, 'stale': 0,
                       'decisions_created': 0, 'decisions_existing': 0}
 
@@ -84,11 +87,16 @@ class Persister:
         cache = self._nodes.get(name)
         if cache is not None:
             return cache
-        rows = db_api.engine_node_load_by_name(self.context, name)
+        cache = self._nodes[name] = self._node_cache(
+            db_api.engine_node_load_by_name(self.context, name))
+        return cache
+
+    @staticmethod
+    def _node_cache(rows):
+        """The cache of a node from its stored rows (None: unknown node,
+        its row is created with its first delta)."""
         if rows is None:
-            # Unknown node: its row is created with its first delta.
-            cache = self._nodes[name] = _NodeCache(None)
-            return cache
+            return _NodeCache(None)
         node = rows['node']
         cache = _NodeCache(node.id)
         cache.last_cycle = node.last_cycle
@@ -106,8 +114,32 @@ class Persister:
         if node.judge_state is not None:
             cache.judge_json = json.dumps(node.judge_state, sort_keys=True)
             cache.judge_state = node.judge_state
-        self._nodes[name] = cache
         return cache
+
+    def preload(self, names):
+        """Read the nodes of ``names`` not cached yet, all at once (what
+        :meth:`_cache` reads one node at a time). Returns how many it
+        cached. Raises, having changed nothing, when the read fails."""
+        with self._lock:
+            missing = [n for n in dict.fromkeys(names)
+                       if n not in self._nodes]
+            drops = self._drops
+        if not missing:
+            return 0
+        # Read without the lock: the judge thread and the writer go on.
+        loaded = db_api.engine_node_load_by_names(self.context, missing)
+        with self._lock:
+            if self._drops != drops:
+                # A cache was dropped meanwhile (failed write, node
+                # moved): its node may have changed after this read.
+                # _cache reads such nodes again, one by one.
+                return 0
+            for name in missing:
+                # A cache made meanwhile (by _cache) may hold changes
+                # not stored yet: it stays.
+                if name not in self._nodes:
+                    self._nodes[name] = self._node_cache(loaded.get(name))
+        return len(missing)
 
     def stored_judge_state(self, name):
         """The judge state stored for ``name`` (None if none), read with
@@ -119,6 +151,7 @@ class Persister:
         """The node moved to another engine: its rows may change there."""
         with self._lock:
             self._nodes.pop(name, None)
+            self._drops += 1
 
     # -- snapshots -----------------------------------------------------------
 
@@ -292,6 +325,7 @@ class Persister:
                 with self._lock:
                     for name in names:
                         self._nodes.pop(name, None)
+                    self._drops += 1
                 raise
             self.stats['transactions'] += 1
             self.stats['deltas'] += len(deltas)

@@ -970,6 +970,49 @@ def engine_node_load_by_name(context, name):
     return engine_node_load(context, node.id)
 
 
+# Names per query of engine_node_load_by_names (bound parameters of IN).
+LOAD_CHUNK = 500
+
+
+@_CONTEXT.reader
+def engine_node_load_by_names(context, names):
+    """:func:`engine_node_load_by_name` of several nodes: {name: rows},
+    unknown nodes left out. One query per table for every
+    :data:`LOAD_CHUNK` names, whatever their number."""
+    session = context.session
+    names = list(dict.fromkeys(names))
+    found = {}
+    for start in range(0, len(names), LOAD_CHUNK):
+        chunk = names[start:start + LOAD_CHUNK]
+        nodes = list(session.execute(
+            sa.select(models.Node).where(models.Node.name.in_(chunk))
+        ).scalars())
+        if not nodes:
+            continue
+        by_id = {}
+        for node in nodes:
+            by_id[node.id] = found[node.name] = {
+                'node': node, 'period': None, 'hardware': [],
+                'external': [], 'services': [], 'vms': []}
+        ids = list(by_id)
+        # The open period of the highest id, as engine_node_load.
+        for period in session.execute(
+                sa.select(models.HostStatePeriod)
+                .where(models.HostStatePeriod.node_id.in_(ids))
+                .where(models.HostStatePeriod.cycle_to.is_(None))
+                .order_by(models.HostStatePeriod.id)).scalars():
+            by_id[period.node_id]['period'] = period
+        for key, model in (('hardware', models.HardwareItem),
+                           ('external', models.ExternalItem),
+                           ('services', models.ServiceState),
+                           ('vms', models.VM)):
+            for row in session.execute(
+                    sa.select(model).where(model.node_id.in_(ids))
+                    .order_by(model.id)).scalars():
+                by_id[row.node_id][key].append(row)
+    return found
+
+
 @_CONTEXT.reader
 def engine_node_load(context, node_id):
     """Current rows of one node: what the change detection starts from."""
