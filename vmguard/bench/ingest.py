@@ -238,6 +238,9 @@ def serve(mode, config_file, expect):
     vmg_config.prepare_service(['vmguard-bench', '--config-file',
                                 config_file])
     logging.getLogger('vmguard').logger.setLevel('WARNING')
+    # Who consumes which partition, and when: a few lines per run.
+    for name in ('vmguard.engine.ingest', 'vmguard.engine.coordination'):
+        logging.getLogger(name).logger.setLevel('INFO')
     out = sys.stdout
     if mode == 'noop':
         from vmguard.common import rpc
@@ -520,7 +523,9 @@ def main(argv=None):
     parser.add_argument('--cycles', type=int, default=3)
     parser.add_argument('--no-two', action='store_true',
                         help='skip the two-engine run')
-    parser.add_argument('--ingest-partitions', type=int, default=16,
+    parser.add_argument('--keep-logs', action='store_true',
+                        help='keep the consumers\' configurations and logs')
+    parser.add_argument('--ingest-partitions', type=int, default=64,
                         help='[engine] ingest_partitions of the engines '
                              '(0: snapshots cast to the shared topic and '
                              'forwarded, the path before RPC API 1.4)')
@@ -545,7 +550,10 @@ def main(argv=None):
         # The consumers' logs stay for the operator.
         print('ingest benchmark failed: %s' % exc, file=sys.stderr)
         return 1
-    shutil.rmtree(tmp, ignore_errors=True)
+    if args.keep_logs:
+        print('consumer configurations and logs kept in %s' % tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

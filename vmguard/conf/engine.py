@@ -91,7 +91,7 @@ opts = [
                     'vmguard.target_selectors entry point namespace.'),
     cfg.StrOpt('topic', default='vmguard-engine',
                help='RPC topic the engine listens on and agents cast to.'),
-    cfg.IntOpt('ingest_partitions', default=16, min=0, max=1024,
+    cfg.IntOpt('ingest_partitions', default=64, min=0, max=1024,
                help='Snapshots travel on this many RabbitMQ queues '
                     '(<topic>-ingest.<n>, single active consumer each); '
                     'a node always uses the same one (CRC-32 of its name '

@@ -63,6 +63,7 @@ import oslo_messaging as messaging
 from vmguard.common import exception
 from vmguard.engine import manager as manager_mod
 from vmguard.engine import rpcapi
+from vmguard.objects import records
 
 LOG = logging.getLogger(__name__)
 
@@ -201,6 +202,9 @@ class IngestConsumer:
         self._stop = threading.Event()
         self._thread = None
         self._batch = []
+        # Nodes whose snapshots came on another partition's queue (logged
+        # once each).
+        self._misrouted_nodes = set()
         # Set once every ingest queue is declared on the broker.
         self.declared = threading.Event()
         # Partitions consumed now (empty while disconnected).
@@ -336,8 +340,13 @@ class IngestConsumer:
                 break
             handled.append(message)
             rec = self._record(message)
-            if rec is not None:
-                recs.append(rec)
+            if rec is None:
+                continue
+            if partition is not None and rpcapi.partition_of(
+                    rec.node, self.partitions) != partition:
+                self._misrouted(rec, partition)
+                continue
+            recs.append(rec)
         if recs:
             self._preload(recs)
         for rec in recs:
@@ -352,6 +361,29 @@ class IngestConsumer:
         handled[-1].ack(multiple=True)
         self.manager._count('ingest_batches')
         return moved
+
+    def _misrouted(self, rec, partition):
+        """A snapshot on the queue of another partition than its node's:
+        its sender counts a different ``[engine] ingest_partitions``. It
+        goes to the node's owner (judged here if that is this engine),
+        never judged by an engine that does not own the node."""
+        self.manager._count('misrouted')
+        node = rec.node
+        if node not in self._misrouted_nodes:
+            self._misrouted_nodes.add(node)
+            LOG.error('Snapshot of node %s arrived on ingest partition %d, '
+                      'not on its partition %d of %d: its agent has another '
+                      '[engine] ingest_partitions than this engine (every '
+                      'agent and engine must use the same value); passed '
+                      'to the node\'s owner', records.printable(node),
+                      partition, rpcapi.partition_of(node, self.partitions),
+                      self.partitions)
+        try:
+            if not self.engine.forward(self.engine.context, rec, rec):
+                self.engine.handle(rec, defer_write=True)
+        except Exception:
+            LOG.exception('Passing the snapshot of node %s cycle %s to its '
+                          'owner failed', node, rec.cycle)
 
     def _preload(self, recs):
         """Read the stored rows of the batch's nodes not cached yet in one

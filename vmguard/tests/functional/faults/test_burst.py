@@ -73,7 +73,8 @@ def _snapshot(node, cycle):
     return streams.snapshot(node, cycle, vms=running)
 
 
-def _flood(url, topic, results, pause_after=None, go=None):
+def _flood(url, topic, results, pause_after=None, go=None,
+           partitions=None):
     """Cast the whole stream (in a process of its own).
 
     With ``pause_after``: cast the cycles up to it, put ``('paused',)``
@@ -95,6 +96,8 @@ def _flood(url, topic, results, pause_after=None, go=None):
     conf.set_override('transport_url', url)
     rpc.init(conf)
     conf.set_override('topic', topic, group='engine')
+    if partitions is not None:
+        conf.set_override('ingest_partitions', partitions, group='engine')
     api = rpcapi.EngineAPI(conf)
     ctx = context.get_admin_context()
     # Built first: the burst measures casting, not building.

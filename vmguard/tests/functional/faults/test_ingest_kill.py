@@ -152,7 +152,7 @@ class TestEngineKilledDuringFlood(base.FunctionalTestCase):
         go = spawn.Event()
         flood = spawn.Process(target=test_burst._flood,
                               args=(self.url, self.topic, results,
-                                    PAUSE_AFTER, go))
+                                    PAUSE_AFTER, go, PARTITIONS))
         flood.start()
         self.addCleanup(flood.join, 10)
         self.addCleanup(lambda: flood.is_alive() and flood.kill())

@@ -143,10 +143,10 @@ class TestLoadByNames(PreloadTestCase):
         self.assertEqual(1, len(r4['hardware']))
         self.assertEqual([2, None], self.periods(r4['node'].id))
         self.assertIsNone(r4['period'].cycle_to)
-        # Both periods of 'flap' stored in one transaction are open: the
-        # newer one is the node's.
+        # Both periods of 'flap' stored in one transaction: the first is
+        # closed by the second, the newer one is the node's.
         flap = got['flap']
-        self.assertEqual([1, None, None], self.periods(flap['node'].id))
+        self.assertEqual([1, 2, None], self.periods(flap['node'].id))
         self.assertEqual(('normal', 3), (flap['period'].state,
                                           flap['period'].cycle_from))
         self.assertEqual(3, len(got['vm']['vms']))
