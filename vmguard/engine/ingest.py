@@ -322,7 +322,10 @@ class IngestConsumer:
         if not batch:
             return False
         taken, self._batch[:] = list(batch), []
-        return self.handle_batch(taken)
+        moved = self.handle_batch(taken)
+        # Busy, the drain never times out: heartbeats are due here too.
+        conn.heartbeat_check()
+        return moved
 
     def handle_batch(self, messages, owned=None):
         """Judge and store ``messages`` (kombu messages, in order); ack the
