@@ -262,7 +262,7 @@ class Coordinator:
     @property
     def partitions(self):
         """Number of ingest partitions (0: nodes are placed one by one)."""
-        return self.conf.engine.ingest_partitions
+        return rpcapi.ingest_partitions(self.conf)
 
     def owner(self, node):
         """Name of the engine that owns ``node``: with ingest partitions,

@@ -14,6 +14,7 @@
 
 import zlib
 
+from oslo_config import cfg
 from oslo_log import log as logging
 import oslo_messaging as messaging
 
@@ -27,6 +28,28 @@ def partition_of(node, partitions):
     modulo ``partitions``; the same in every process and release."""
     return zlib.crc32(str(node).encode('utf-8', 'surrogatepass')) \
         % partitions
+
+
+# oslo.messaging drivers of RabbitMQ: the ingest queues are RabbitMQ's.
+RABBIT_DRIVERS = ('rabbit', 'kombu')
+
+
+def ingest_partitions(conf):
+    """The ingest partitions in use: ``[engine] ingest_partitions`` on a
+    RabbitMQ transport; 0 (snapshots on the shared topic) on any other
+    (``fake://`` of the all-in-one demo and the unit tests)."""
+    partitions = conf.engine.ingest_partitions
+    if not partitions:
+        return 0
+    try:
+        url = conf.transport_url
+    except cfg.NoSuchOptError:
+        url = None    # oslo.messaging's default: rabbit://
+    try:
+        driver = messaging.TransportURL.parse(conf, url).transport
+    except Exception:
+        return 0
+    return partitions if (driver or 'rabbit') in RABBIT_DRIVERS else 0
 
 
 def ingest_topic(topic, partition):
@@ -77,7 +100,7 @@ class EngineAPI:
             target, version_cap=version_cap or pin or self.RPC_API_VERSION,
             transport=transport)
         self.topic = conf.engine.topic
-        self.partitions = conf.engine.ingest_partitions
+        self.partitions = ingest_partitions(conf)
         self._fallback_logged = False
 
     def report_snapshot(self, context, snapshot):

@@ -556,7 +556,7 @@ class EngineService:
         self.rpc_server = rpc_server.RPCServer(transport, target,
                                                   dispatcher, 'threading')
         self.rpc_server.start()
-        if conf.engine.ingest_partitions:
+        if rpcapi.ingest_partitions(conf):
             from vmguard.engine import ingest
             self.ingest = ingest.IngestConsumer(conf, self.engine,
                                                 self.manager)

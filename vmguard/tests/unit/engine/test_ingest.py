@@ -180,3 +180,32 @@ class TestAgentSide(test_persistence.PreloadTestCase):
         api = rpcapi.EngineAPI(self.conf, transport=messaging.
                                get_rpc_transport(self.conf, url='fake:/'))
         self.assertTrue(api.client.can_send_version('1.4'))
+
+
+class TestIngestOnRabbitMQOnly(test_persistence.PreloadTestCase):
+
+    def setUp(self):
+        super().setUp()
+        # Registers transport_url.
+        messaging.get_rpc_transport(self.conf, url='fake:/').cleanup()
+
+    def test_partitions_in_use_depend_on_the_transport(self):
+        for url, expected in (('rabbit://u:p@h1:5672,u:p@h2:5672/', 64),
+                              ('kombu://h/', 64),
+                              ('fake://', 0), ('amqp://h/', 0)):
+            self.flags(transport_url=url)
+            self.assertEqual(expected, rpcapi.ingest_partitions(self.conf),
+                             url)
+        self.flags(transport_url='rabbit://h/')
+        self.flags(group='engine', ingest_partitions=0)
+        self.assertEqual(0, rpcapi.ingest_partitions(self.conf))
+
+    def test_ring_places_nodes_one_by_one_without_partitions(self):
+        from vmguard.engine import coordination
+        self.flags(transport_url='fake://')
+        ring = coordination.Coordinator(self.conf, 'a')
+        ring._set_members(frozenset(('a', 'b')))
+        self.assertEqual(0, ring.partitions)
+        self.assertEqual([], ring.owned_partitions())
+        owners = {ring.owner('node-%d' % i) for i in range(50)}
+        self.assertEqual({'a', 'b'}, owners)
