@@ -44,6 +44,9 @@ def _agent_api(conf):
 
 class TestIngestQueues(test_engine.EngineFunctionalTestCase):
 
+    def configure(self):
+        self.flags(group='engine', ingest_partitions=64)
+
     def test_snapshot_judged_from_its_partition_queue(self):
         partitions = self.conf.engine.ingest_partitions
         test_engine.wait_for(
@@ -91,7 +94,7 @@ class TestRollingUpgrade(base.FunctionalTestCase):
         topic = 'vmguard-engine-old-%s' % uuidutils.generate_uuid(
             dashed=False)[:10]
         self.flags(transport_url=self.url, host='old-engine')
-        self.flags(group='engine', topic=topic)
+        self.flags(group='engine', topic=topic, ingest_partitions=64)
         rpc.init(self.conf)
         self.addCleanup(rpc.cleanup)
         self.old = _OldEngine()

@@ -50,6 +50,7 @@ class TestIngestBatchInput(test_persistence.PreloadTestCase):
 
     def setUp(self):
         super().setUp()
+        self.flags(group='engine', ingest_partitions=64)
         self.consumer = ingest.IngestConsumer(self.conf, self.engine,
                                               self.manager)
         self.all = frozenset(range(self.conf.engine.ingest_partitions))
@@ -188,6 +189,7 @@ class TestIngestOnRabbitMQOnly(test_persistence.PreloadTestCase):
         super().setUp()
         # Registers transport_url.
         messaging.get_rpc_transport(self.conf, url='fake:/').cleanup()
+        self.flags(group='engine', ingest_partitions=64)
 
     def test_partitions_in_use_depend_on_the_transport(self):
         for url, expected in (('rabbit://u:p@h1:5672,u:p@h2:5672/', 64),
