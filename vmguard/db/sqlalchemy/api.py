@@ -754,17 +754,23 @@ def _ensure_node_id(session, delta):
     """First snapshot of a node this engine has never stored: its row."""
     if delta.get('node_id') is not None:
         return
-    node = _node_by_name(session, delta['name'])
+    delta['node_id'] = _node_in_session(session, delta['name']).id
+
+
+def _node_in_session(session, name):
+    """The node row of ``name``, created in ``session`` if there is none
+    (in a savepoint: another engine may create it at the same moment)."""
+    node = _node_by_name(session, name)
     if node is None:
-        node = models.Node(name=delta['name'], host_state='unknown',
+        node = models.Node(name=name, host_state='unknown',
                            disabled=False, maintenance=False)
         try:
             with session.begin_nested():
                 session.add(node)
                 session.flush()
         except db_exc.DBDuplicateEntry:
-            node = _node_by_name(session, delta['name'])
-    delta['node_id'] = node.id
+            node = _node_by_name(session, name)
+    return node
 
 
 def _guarded_node_update(keys):
@@ -1144,17 +1150,7 @@ def vm_update_from_nova(context, uuid, host=None, values=None):
     values = dict(values or {})
     session = context.session
     if host:
-        node = _node_by_name(session, host)
-        if node is None:
-            node = models.Node(name=host, host_state='unknown',
-                               disabled=False, maintenance=False)
-            try:
-                with session.begin_nested():
-                    session.add(node)
-                    session.flush()
-            except db_exc.DBDuplicateEntry:
-                node = _node_by_name(session, host)
-        values['node_id'] = node.id
+        values['node_id'] = _node_in_session(session, host).id
     values['updated_at'] = _now()
     stmt = sa.update(models.VM).where(models.VM.uuid == uuid).values(**values)
     if session.execute(stmt).rowcount:

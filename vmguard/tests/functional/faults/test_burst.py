@@ -115,6 +115,33 @@ def _flood(url, topic, results, pause_after=None, go=None,
     rpc.cleanup()
 
 
+def start_flood(test, url, topic, pause_after=None, partitions=None):
+    """Start :func:`_flood` in a process of its own (cleaned up by
+    ``test``). Returns the process, a ``result(timeout)`` function giving
+    what it reports next, and the ``go`` event that ends a pause."""
+    spawn = multiprocessing.get_context('spawn')
+    results = spawn.Queue()
+    go = spawn.Event()
+    flood = spawn.Process(target=_flood, args=(url, topic, results,
+                                               pause_after, go, partitions))
+    flood.start()
+    test.addCleanup(flood.join, 10)
+    test.addCleanup(lambda: flood.is_alive() and flood.kill())
+
+    def result(timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                return results.get(timeout=1)
+            except queue.Empty:
+                test.assertTrue(flood.is_alive() or not results.empty(),
+                                'the flood process died (exit code %s)'
+                                % flood.exitcode)
+        raise AssertionError('the flood process is too slow')
+    result.go = go
+    return flood, result
+
+
 class TestSnapshotFlood(EngineFunctionalTestCase):
     """10,000 snapshots in a burst: all judged, decisions made once."""
 
@@ -128,25 +155,7 @@ class TestSnapshotFlood(EngineFunctionalTestCase):
     def test_ten_thousand_snapshots(self):
         total = N_NODES * CYCLES
         self.assertEqual(10000, total)
-        spawn = multiprocessing.get_context('spawn')
-        results = spawn.Queue()
-        agents = spawn.Process(target=_flood,
-                               args=(self.url, self.topic, results))
-        agents.start()
-        self.addCleanup(agents.join, 10)
-        self.addCleanup(lambda: agents.is_alive() and agents.kill())
-
-        def result(timeout):
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                try:
-                    return results.get(timeout=1)
-                except queue.Empty:
-                    self.assertTrue(agents.is_alive() or not
-                                    results.empty(),
-                                    'the flood process died (exit code '
-                                    '%s)' % agents.exitcode)
-            raise AssertionError('the flood process is too slow')
+        agents, result = start_flood(self, self.url, self.topic)
         result(120)
         _kind, started, cast_end, sent = result(600)
         agents.join(60)

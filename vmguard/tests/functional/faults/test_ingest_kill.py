@@ -26,9 +26,7 @@ ingest queue (every snapshot acknowledged by the engine that stored it).
 """
 
 import collections
-import multiprocessing
 import os
-import queue
 import signal
 import tempfile
 import time
@@ -147,26 +145,8 @@ class TestEngineKilledDuringFlood(base.FunctionalTestCase):
                         for e in (first, second)), 30,
             what='both engines in the group', alive=(first, second))
         total = test_burst.N_NODES * test_burst.CYCLES
-        spawn = multiprocessing.get_context('spawn')
-        results = spawn.Queue()
-        go = spawn.Event()
-        flood = spawn.Process(target=test_burst._flood,
-                              args=(self.url, self.topic, results,
-                                    PAUSE_AFTER, go, PARTITIONS))
-        flood.start()
-        self.addCleanup(flood.join, 10)
-        self.addCleanup(lambda: flood.is_alive() and flood.kill())
-
-        def result(timeout):
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                try:
-                    return results.get(timeout=1)
-                except queue.Empty:
-                    self.assertTrue(flood.is_alive() or not results.empty(),
-                                    'the flood process died (exit code %s)'
-                                    % flood.exitcode)
-            raise AssertionError('the flood process is too slow')
+        flood, result = test_burst.start_flood(
+            self, self.url, self.topic, PAUSE_AFTER, PARTITIONS)
         result(120)
         # The engine killed is the owner of bu-100, whose service is
         # down in one snapshot only (cycle 25: R7): if that snapshot were
@@ -191,7 +171,7 @@ class TestEngineKilledDuringFlood(base.FunctionalTestCase):
         killed_at = time.time()
         # The scenario: killed with bu-100's fault in its hands or queued.
         self.assertLess(at_kill, 25)
-        go.set()
+        result.go.set()
         _kind, _started, _cast_end, sent = result(600)
         flood.join(60)
         self.assertEqual((total, 0), (sent, flood.exitcode))
