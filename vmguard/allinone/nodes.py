@@ -197,9 +197,17 @@ class SimNode:
         """A configuration of this node's agent (one per agent: every
         agent of the demo runs in this process)."""
         conf = cfg.ConfigOpts()
-        default_conf.register_opts(conf)
-        agent_conf.register_opts(conf)
-        engine_conf.register_opts(conf)
+        # Groups by name: each configuration gets OptGroup objects of its
+        # own. Registered with the modules' OptGroup objects, the three
+        # agents' configurations shared them, and with them their
+        # overrides: an agent whose cached values were cleared (any later
+        # register_opts on its configuration clears them) read the last
+        # agent's node name and BMC address.
+        for module in (default_conf, agent_conf, engine_conf):
+            for group, opts in module.list_opts().items():
+                name = getattr(group, 'name', group)
+                conf.register_opts(opts, group=None if name == 'DEFAULT'
+                                   else name)
         conf([], project='vmguard', default_config_files=[])
         for group, name, value in (
                 ('engine', 'cycle_interval', CONF.engine.cycle_interval),

@@ -12,6 +12,7 @@
 
 """Client side of the engine RPC API (used by agents and engines)."""
 
+import urllib.parse
 import zlib
 
 from oslo_config import cfg
@@ -34,22 +35,35 @@ def partition_of(node, partitions):
 RABBIT_DRIVERS = ('rabbit', 'kombu')
 
 
-def ingest_partitions(conf):
+def ingest_partitions(conf, transport=None):
     """The ingest partitions in use: ``[engine] ingest_partitions`` on a
     RabbitMQ transport; 0 (snapshots on the shared topic) on any other
-    (``fake://`` of the all-in-one demo and the unit tests)."""
+    (``fake://`` of the all-in-one demo and the unit tests).
+
+    The driver is read from the URL's scheme: ``conf``'s
+    ``transport_url``, else that of the configuration ``transport`` was
+    built from (the demo's agents have configurations of their own,
+    without messaging options). Never ``TransportURL.parse`` on such a
+    configuration: registering oslo.messaging's options on it from here
+    tied it to the next one built the same way (the demo's agents read
+    each other's options).
+    """
     partitions = conf.engine.ingest_partitions
     if not partitions:
         return 0
-    try:
-        url = conf.transport_url
-    except cfg.NoSuchOptError:
-        url = None    # oslo.messaging's default: rabbit://
-    try:
-        driver = messaging.TransportURL.parse(conf, url).transport
-    except Exception:
-        return 0
-    return partitions if (driver or 'rabbit') in RABBIT_DRIVERS else 0
+    url = None
+    for source in (conf, getattr(transport, 'conf', None)):
+        if source is None:
+            continue
+        try:
+            url = source.transport_url
+        except cfg.NoSuchOptError:
+            continue
+        if url:
+            break
+    # No URL: oslo.messaging's default, rabbit://.
+    scheme = urllib.parse.urlsplit(url).scheme if url else 'rabbit'
+    return partitions if scheme in RABBIT_DRIVERS else 0
 
 
 def ingest_topic(topic, partition):
@@ -100,7 +114,7 @@ class EngineAPI:
             target, version_cap=version_cap or pin or self.RPC_API_VERSION,
             transport=transport)
         self.topic = conf.engine.topic
-        self.partitions = ingest_partitions(conf)
+        self.partitions = ingest_partitions(conf, transport or rpc.TRANSPORT)
         self._fallback_logged = False
 
     def report_snapshot(self, context, snapshot):
