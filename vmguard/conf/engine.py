@@ -91,7 +91,7 @@ opts = [
                     'vmguard.target_selectors entry point namespace.'),
     cfg.StrOpt('topic', default='vmguard-engine',
                help='RPC topic the engine listens on and agents cast to.'),
-    cfg.IntOpt('ingest_partitions', default=64, min=0, max=1024,
+    cfg.IntOpt('ingest_partitions', default=0, min=0, max=1024,
                help='Snapshots travel on this many RabbitMQ queues '
                     '(<topic>-ingest.<n>, single active consumer each); '
                     'a node always uses the same one (CRC-32 of its name '
@@ -101,10 +101,11 @@ opts = [
                     'second hop, in order, and is acknowledged only once '
                     'what it changed is stored. Every agent and engine '
                     'must use the same value; changing it needs the '
-                    'engines restarted together. 0: snapshots are cast '
-                    'to the shared topic and forwarded to their owner, as '
-                    'before RPC API 1.4. Only on a RabbitMQ transport '
-                    '(any other keeps the shared topic).'),
+                    'engines restarted together. 0 (the default in this '
+                    'release): snapshots are cast to the shared topic and '
+                    'forwarded to their owner, as before RPC API 1.4; 64 '
+                    'is the value to start with. Only on a RabbitMQ '
+                    'transport (any other keeps the shared topic).'),
     cfg.IntOpt('ingest_batch_size', default=256, min=1, max=10000,
                help='Most snapshots an engine takes from its ingest '
                     'queues, judges and stores before it acknowledges '
