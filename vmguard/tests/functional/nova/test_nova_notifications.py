@@ -26,6 +26,7 @@ import oslo_messaging as messaging
 from oslo_utils import uuidutils
 
 from vmguard.common import context as vmg_context
+from vmguard.common import exception
 from vmguard.common import rpc
 from vmguard.compute import nova
 from vmguard.db import api as db_api
@@ -174,9 +175,17 @@ class NovaNotificationsTestCase(nova_base.NovaApiMixin,
                 self.ctx, snapshot_obj.Snapshot.from_json_dict(
                     streams.snapshot(host, self.cycle,
                                      vms=placement.get(host, ()))))
-        wait_for(lambda: all(
-            (db_api.node_get(self.context, h).last_cycle or 0) >= self.cycle
-            for h in self.hosts), what='cycle %s stored' % self.cycle)
+        wait_for(lambda: all(self._stored_cycle(h) >= self.cycle
+                             for h in self.hosts),
+                 what='cycle %s stored' % self.cycle)
+
+    def _stored_cycle(self, host):
+        """The last cycle stored of ``host``; 0 before its first (the node
+        row is created with it)."""
+        try:
+            return db_api.node_get(self.context, host).last_cycle or 0
+        except exception.NodeNotFound:
+            return 0
 
     def _task(self, uuid):
         return self.svc.nova_endpoint.task_state(uuid)
